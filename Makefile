@@ -1,0 +1,39 @@
+# The README's commands. `make run` and `make test` work on a fresh machine: they build
+# .venv and install what they need first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck unit bench clean services
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml examples/heroes/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(UV) pip install --python $(BIN)/python --quiet -e ".[dev]" -e examples/heroes
+	touch $(STAMP)
+
+run: install
+	$(BIN)/heroes serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff check src examples/heroes/src tests examples/heroes/tests benchmarks
+	$(BIN)/mypy --strict src/sqlmodel_async examples/heroes/src/heroes
+
+unit: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint unit
+
+bench: install
+	$(UV) pip install --python $(BIN)/python --quiet -e ".[bench]"
+	$(BIN)/python -m benchmarks
+
+services:
+	bash .ci/services
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache heroes.db*

@@ -1,0 +1,41 @@
+"""sqlmodel-async: every async SQLModel pattern as one correct, fast, typed call."""
+
+from .database import Database
+from .errors import (
+    CheckViolation,
+    ConfigurationError,
+    ConflictError,
+    DatabaseError,
+    DuplicateKeyError,
+    ForeignKeyError,
+    IntegrityViolation,
+    LazyLoadError,
+    NotFoundError,
+    NotNullViolation,
+    ReadOnlyError,
+    TransientError,
+    translate,
+)
+from .loading import loader_options
+from .repository import Repository
+from .retry import is_transient
+
+__all__ = [
+    "CheckViolation",
+    "ConfigurationError",
+    "ConflictError",
+    "Database",
+    "DatabaseError",
+    "DuplicateKeyError",
+    "ForeignKeyError",
+    "IntegrityViolation",
+    "LazyLoadError",
+    "NotFoundError",
+    "NotNullViolation",
+    "ReadOnlyError",
+    "Repository",
+    "TransientError",
+    "is_transient",
+    "loader_options",
+    "translate",
+]

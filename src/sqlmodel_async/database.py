@@ -1,0 +1,273 @@
+"""`Database`: one URL in, a configured engine, session factory and session scopes out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from sqlalchemy import MetaData, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from .dialects import QUEUE_POOL_OPTIONS, Backend, backend_for, normalize_url
+from .errors import ConfigurationError, translate
+from .loading import GuardedSession
+from .retry import retry_transient
+
+T = TypeVar("T")
+
+#: How long a SQLite writer waits for the lock before SQLITE_BUSY, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    """An async database: engine, pool, session factory and the scopes to use them.
+
+    >>> db = Database("postgresql://app@localhost/app", pool_size=10)
+    >>> async with db.transaction() as session:
+    ...     session.add(Hero(name="Deadpond", secret_name="Dive Wilson"))
+
+    Plain URLs get the async driver (`postgresql://` → asyncpg, `mysql://`/`mariadb://` →
+    asyncmy, `sqlite://` → aiosqlite). Pool options are checked against the backend.
+    """
+
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        echo: bool = False,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+        pool_timeout: float | None = None,
+        pool_recycle: int | None = None,
+        pool_pre_ping: bool = False,
+        metadata: MetaData | None = None,
+        connect_args: dict[str, Any] | None = None,
+        **engine_options: Any,
+    ) -> None:
+        try:
+            self._url = normalize_url(url)
+        except (ValueError, sa_exc.ArgumentError) as error:
+            raise ConfigurationError(f"invalid database URL: {error}") from None
+        self.backend: Backend = backend_for(self._url.get_backend_name())
+        self.metadata = metadata if metadata is not None else SQLModel.metadata
+
+        pool = {
+            "pool_size": pool_size,
+            "max_overflow": max_overflow,
+            "pool_timeout": pool_timeout,
+            "pool_recycle": pool_recycle,
+        }
+        _validate_pool_options(pool)
+        options: dict[str, Any] = {k: v for k, v in pool.items() if v is not None}
+        options.update(echo=echo, pool_pre_ping=pool_pre_ping, **engine_options)
+        connect = dict(connect_args or {})
+        if self.is_memory_sqlite:
+            given = [name for name in QUEUE_POOL_OPTIONS if pool[name] is not None]
+            if given:
+                raise ConfigurationError(
+                    f"{', '.join(given)} cannot apply to in-memory SQLite: it is one "
+                    "connection shared by every session (a static pool)"
+                )
+            options["poolclass"] = StaticPool
+            connect.setdefault("check_same_thread", False)
+        try:
+            self.engine: AsyncEngine = create_async_engine(
+                self._url, connect_args=connect, **options
+            )
+        except ModuleNotFoundError as error:
+            raise ConfigurationError(
+                f"the driver for {self.url} is not installed ({error.name}): "
+                f"pip install {error.name}"
+            ) from None
+        except (TypeError, sa_exc.ArgumentError) as error:
+            raise ConfigurationError(f"invalid engine option for {self.url}: {error}") from None
+        if self.backend.name == "sqlite":
+            _configure_sqlite(self.engine, file_database=not self.is_memory_sqlite)
+        self.sessionmaker = async_sessionmaker(
+            self.engine,
+            class_=AsyncSession,
+            sync_session_class=GuardedSession,
+            expire_on_commit=False,
+        )
+
+    # --- construction -----------------------------------------------------------------
+
+    @classmethod
+    def from_env(
+        cls, variable: str = "DATABASE_URL", *, default: str | None = None, **options: Any
+    ) -> Self:
+        """A Database for the URL in the environment variable `variable`."""
+        url = os.environ.get(variable) or default
+        if not url:
+            raise ConfigurationError(f"{variable} is not set")
+        return cls(url, **options)
+
+    @property
+    def url(self) -> str:
+        """The URL with its password hidden: safe for logs and error messages."""
+        return self._url.render_as_string(hide_password=True)
+
+    @property
+    def is_memory_sqlite(self) -> bool:
+        return self.backend.name == "sqlite" and self._url.database in (None, "", ":memory:")
+
+    def __repr__(self) -> str:
+        return f"Database({self.url!r})"
+
+    # --- scopes -----------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session; you commit. Whatever is not committed is rolled back at the end."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+            except sa_exc.DBAPIError as error:
+                raise translate(error, self.backend) from error
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose work commits at the end, or rolls back if the block raises."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException as error:
+                await session.rollback()
+                if isinstance(error, sa_exc.DBAPIError):
+                    raise translate(error, self.backend) from error
+                raise
+
+    @asynccontextmanager
+    async def read_only(self) -> AsyncIterator[AsyncSession]:
+        """A session in a read-only transaction: any write raises `ReadOnlyError`.
+
+        The database itself refuses the write (PostgreSQL `SET TRANSACTION READ ONLY`,
+        MariaDB/MySQL `START TRANSACTION READ ONLY`, SQLite `PRAGMA query_only`), and the
+        connection goes back to the pool with no read-only state left on it.
+        """
+        async with self.sessionmaker() as session:
+            connection = await session.connection()
+            await connection.exec_driver_sql(self.backend.read_only_begin)
+            try:
+                yield session
+            except sa_exc.DBAPIError as error:
+                raise translate(error, self.backend) from error
+            finally:
+                await session.rollback()
+                if self.backend.read_only_end is not None:
+                    await self._reset_read_only(session)
+
+    async def _reset_read_only(self, session: AsyncSession) -> None:
+        assert self.backend.read_only_end is not None
+        try:
+            connection = await session.connection()
+            await connection.exec_driver_sql(self.backend.read_only_end)
+            await session.rollback()
+        except sa_exc.DBAPIError:
+            # A connection that cannot take the reset must not be reused.
+            await session.invalidate()
+
+    async def run_in_transaction(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        retries: int = 3,
+        backoff: float = 0.05,
+        max_backoff: float = 2.0,
+    ) -> T:
+        """Run `work(session)` in a fresh transaction and commit; on a transient error
+        (deadlock, serialization failure, lost connection, SQLITE_BUSY) run the whole unit
+        again in a new transaction, with exponential backoff and jitter.
+
+        Raises `TransientError` when the retries run out; other errors are not retried.
+        """
+
+        async def attempt() -> T:
+            async with self.sessionmaker() as session:
+                try:
+                    result = await work(session)
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
+                return result
+
+        return await retry_transient(
+            attempt, retries=retries, backend=self.backend, backoff=backoff,
+            max_backoff=max_backoff,
+        )
+
+    # --- schema and lifecycle ---------------------------------------------------------
+
+    async def create_all(self) -> None:
+        """Create the metadata's tables that do not exist yet."""
+        async with self.engine.begin() as connection:
+            await connection.run_sync(self.metadata.create_all)
+
+    async def drop_all(self) -> None:
+        """Drop the metadata's tables."""
+        async with self.engine.begin() as connection:
+            await connection.run_sync(self.metadata.drop_all)
+
+    async def ping(self) -> None:
+        """Round trip to the database; raises if it cannot be reached."""
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.dispose()
+
+
+def _validate_pool_options(pool: dict[str, Any]) -> None:
+    minimum = {"pool_size": 1, "max_overflow": -1, "pool_timeout": 0, "pool_recycle": -1}
+    for name, value in pool.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigurationError(f"{name} must be a number, got {value!r}")
+        if value < minimum[name]:
+            raise ConfigurationError(f"{name} must be at least {minimum[name]}, got {value!r}")
+
+
+def _configure_sqlite(engine: AsyncEngine, *, file_database: bool) -> None:
+    """Foreign keys on; WAL and a busy timeout for files; SAVEPOINT that works.
+
+    The sqlite3 module begins transactions itself, late and not for every statement, which
+    breaks SAVEPOINT; we turn its handling off and emit BEGIN when SQLAlchemy begins.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if file_database:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")

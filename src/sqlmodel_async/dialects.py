@@ -1,0 +1,228 @@
+"""Per-backend facts in one place.
+
+Everything that differs between SQLite, PostgreSQL and MariaDB/MySQL lives here, so the rest
+of the library asks a `Backend` instead of branching on the dialect name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+#: Pool options that only make sense for a queue pool (not for SQLite's in-memory static pool).
+QUEUE_POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout")
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What a driver error says, read off the exception the driver raised."""
+
+    #: unique | foreign_key (no such parent row) | referenced (row still referenced)
+    #: | not_null | check | read_only | transient | other
+    kind: str
+    constraint: str | None = None
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How one database family is spoken to."""
+
+    name: str  # sqlalchemy dialect name: sqlite, postgresql, mysql
+    driver: str  # the async driver we install and pick for plain URLs
+    #: Bound parameters one statement may carry (asyncpg: 32767; SQLite: read at run time).
+    max_params: int
+    #: Statement that makes the transaction read-only, run first in a read_only() scope.
+    read_only_begin: str
+    #: Statement that undoes connection-level read-only state (SQLite only), else None.
+    read_only_end: str | None
+    #: Reads the error kind, constraint and column out of a driver exception.
+    classify: Callable[[BaseException], ErrorInfo] = field(repr=False)
+    #: Whether `col = ANY(:array)` is available: one parameter for any number of keys.
+    has_array_any: bool = False
+
+    def membership(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
+        """Yield WHERE clauses that together select `column IN values`.
+
+        PostgreSQL binds the whole list as one array parameter; the others get `IN (...)`
+        chunks small enough for the driver's parameter limit.
+        """
+        if not values:
+            return
+        if self.has_array_any:
+            yield column == sa.any_(sa.bindparam(None, list(values), type_=sa.ARRAY(column.type)))
+            return
+        step = max(1, self.max_params - 10)
+        for start in range(0, len(values), step):
+            yield column.in_(values[start : start + step])
+
+
+# --- error classification -------------------------------------------------------------------
+
+
+def _driver_error(exc: BaseException) -> BaseException:
+    """The innermost driver exception behind a SQLAlchemy/adapter wrapper."""
+    orig = getattr(exc, "orig", None) or exc
+    cause = orig.__cause__
+    return cause if cause is not None else orig
+
+
+_PG_KINDS = {
+    "23505": "unique",
+    "23503": "foreign_key",
+    "23502": "not_null",
+    "23514": "check",
+    "25006": "read_only",
+    "40001": "transient",  # serialization_failure
+    "40P01": "transient",  # deadlock_detected
+    "57P01": "transient",  # admin_shutdown (server restart, pg_terminate_backend)
+    "57P02": "transient",  # crash_shutdown
+    "57P03": "transient",  # cannot_connect_now
+}
+_PG_KEY_COLUMNS = re.compile(r"Key \(([^)]+)\)")
+
+
+def _classify_postgresql(exc: BaseException) -> ErrorInfo:
+    driver = _driver_error(exc)
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(driver, "sqlstate", None) or getattr(orig, "sqlstate", None) or ""
+    kind = _PG_KINDS.get(sqlstate) or ("transient" if sqlstate.startswith("08") else "other")
+    detail = getattr(driver, "detail", None) or ""
+    if kind == "foreign_key" and "still referenced" in detail:
+        return ErrorInfo("referenced", getattr(driver, "constraint_name", None))
+    column = getattr(driver, "column_name", None)
+    if column is None:
+        match = _PG_KEY_COLUMNS.search(detail)
+        column = match.group(1) if match else None
+    return ErrorInfo(kind, getattr(driver, "constraint_name", None), column)
+
+
+_MYSQL_KINDS = {
+    1062: "unique",
+    1451: "referenced",  # parent row still referenced
+    1452: "foreign_key",  # no such parent row
+    1048: "not_null",
+    1364: "not_null",  # field has no default value
+    3819: "check",  # MySQL
+    4025: "check",  # MariaDB
+    1792: "read_only",
+    1213: "transient",  # deadlock
+    1205: "transient",  # lock wait timeout
+    2006: "transient",  # server has gone away
+    2013: "transient",  # lost connection during query
+}
+_MYSQL_CONSTRAINT = re.compile(r"(?:for key|CONSTRAINT) [`']([^`']+)[`']")
+_MYSQL_FK_COLUMN = re.compile(r"FOREIGN KEY \(`([^`]+)`\)")
+_MYSQL_COLUMN = re.compile(r"(?:Column|Field) '([^']+)'")
+
+
+def _classify_mysql(exc: BaseException) -> ErrorInfo:
+    driver = _driver_error(exc)
+    args: tuple[Any, ...] = tuple(
+        getattr(driver, "args", ()) or getattr(getattr(exc, "orig", None), "args", ())
+    )
+    code = args[0] if args and isinstance(args[0], int) else 0
+    message = str(args[1]) if len(args) > 1 else str(driver)
+    kind = _MYSQL_KINDS.get(code, "other")
+    constraint = _MYSQL_CONSTRAINT.search(message)
+    column = _MYSQL_FK_COLUMN.search(message) or _MYSQL_COLUMN.search(message)
+    key = constraint.group(1) if constraint else None
+    if key is not None and "." in key:  # MySQL 8 says 'table.key'
+        key = key.split(".", 1)[1]
+    return ErrorInfo(kind, key, column.group(1) if column else None)
+
+
+_SQLITE_KINDS = {
+    2067: "unique",  # SQLITE_CONSTRAINT_UNIQUE
+    1555: "unique",  # SQLITE_CONSTRAINT_PRIMARYKEY
+    787: "foreign_key",  # SQLITE_CONSTRAINT_FOREIGNKEY
+    1299: "not_null",  # SQLITE_CONSTRAINT_NOTNULL
+    275: "check",  # SQLITE_CONSTRAINT_CHECK
+    8: "read_only",  # SQLITE_READONLY
+    5: "transient",  # SQLITE_BUSY
+    6: "transient",  # SQLITE_LOCKED
+    261: "transient",  # SQLITE_BUSY_RECOVERY
+    517: "transient",  # SQLITE_BUSY_SNAPSHOT
+    262: "transient",  # SQLITE_LOCKED_SHAREDCACHE
+}
+_SQLITE_DETAIL = re.compile(r"constraint failed: (.+)$")
+
+
+def _classify_sqlite(exc: BaseException) -> ErrorInfo:
+    driver = _driver_error(exc)
+    code = getattr(driver, "sqlite_errorcode", None)
+    kind = _SQLITE_KINDS.get(code or -1) or _SQLITE_KINDS.get((code or -1) & 0xFF, "other")
+    if kind == "transient" and "locked" not in str(driver) and "busy" not in str(driver).lower():
+        kind = "other"
+    column = None
+    constraint = None
+    match = _SQLITE_DETAIL.search(str(driver))
+    if match:
+        names = match.group(1).split(", ")
+        if kind == "check":
+            constraint = names[0]
+        else:
+            # "hero.name" or "hero.a, hero.b": report the column(s), without the table.
+            column = ", ".join(name.rsplit(".", 1)[-1] for name in names)
+    return ErrorInfo(kind, constraint, column)
+
+
+# --- the backends ---------------------------------------------------------------------------
+
+SQLITE = Backend(
+    name="sqlite",
+    driver="aiosqlite",
+    max_params=32766,  # SQLite >= 3.32 default; Database reads the real one at connect
+    read_only_begin="PRAGMA query_only = ON",
+    read_only_end="PRAGMA query_only = OFF",
+    classify=_classify_sqlite,
+)
+POSTGRESQL = Backend(
+    name="postgresql",
+    driver="asyncpg",
+    max_params=32767,  # asyncpg's limit for one statement
+    read_only_begin="SET TRANSACTION READ ONLY",
+    read_only_end=None,
+    classify=_classify_postgresql,
+    has_array_any=True,
+)
+MYSQL = Backend(
+    name="mysql",
+    driver="asyncmy",
+    max_params=65535,
+    # The first statement of the transaction: the DBAPI begins implicitly, so this one
+    # opens the transaction read-only and the scope's rollback ends it.
+    read_only_begin="START TRANSACTION READ ONLY",
+    read_only_end=None,
+    classify=_classify_mysql,
+)
+
+_BY_NAME = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "mysql": MYSQL, "mariadb": MYSQL}
+_SCHEME_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
+
+
+def backend_for(name: str) -> Backend:
+    """The Backend for a SQLAlchemy dialect name."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ValueError(
+            f"unsupported database backend {name!r}: use sqlite, postgresql or mysql/mariadb"
+        ) from None
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Pick the async driver for a plain URL (`postgresql://` → asyncpg, and so on).
+
+    A URL that already names a driver keeps it.
+    """
+    parsed = make_url(url) if isinstance(url, str) else url
+    scheme, _, driver = parsed.drivername.partition("+")
+    scheme = _SCHEME_ALIASES.get(scheme, scheme)
+    backend = backend_for(scheme)
+    return parsed.set(drivername=f"{scheme}+{driver or backend.driver}")

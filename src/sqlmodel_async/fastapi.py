@@ -1,0 +1,163 @@
+"""FastAPI integration: the session dependency, a lifespan, and database errors as HTTP.
+
+>>> db = Database.from_env()
+>>> app = FastAPI(lifespan=lifespan(db))
+>>> add_exception_handlers(app)
+>>> @app.get("/heroes/{hero_id}")
+... async def read_hero(hero_id: int, session: SessionDep) -> HeroPublic:
+...     return await Repository(Hero, session).get_one(hero_id)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from .database import Database
+from .errors import (
+    CheckViolation,
+    DatabaseError,
+    DuplicateKeyError,
+    ForeignKeyError,
+    NotFoundError,
+    NotNullViolation,
+    ReadOnlyError,
+    TransientError,
+    translate,
+)
+
+logger = logging.getLogger("sqlmodel_async.fastapi")
+
+#: Seconds a client is asked to wait after a 503.
+RETRY_AFTER_SECONDS = 1
+
+
+def get_database(request: Request) -> Database:
+    """The app's Database, put on `app.state.database` by `lifespan()`."""
+    database = getattr(request.app.state, "database", None)
+    if not isinstance(database, Database):
+        raise RuntimeError(
+            "no Database on app.state.database: create the app with "
+            "FastAPI(lifespan=lifespan(db)) or set app.state.database"
+        )
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """A session for one request; what the handler did not commit is rolled back.
+
+    Background tasks must not use it: it is closed when the request ends. They open
+    their own with `async with database.session()`.
+    """
+    async with database.session() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def lifespan(
+    database: Database,
+    *,
+    create_all: bool = False,
+    on_startup: Callable[[Database], Any] | None = None,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A FastAPI lifespan that publishes `database` to the app and disposes it on shutdown.
+
+    `create_all=True` creates missing tables at start (fine for SQLite demos and tests; use
+    migrations in production). `on_startup(database)` may be a coroutine function.
+    """
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        app.state.database = database
+        if create_all:
+            await database.create_all()
+        if on_startup is not None:
+            result = on_startup(database)
+            if hasattr(result, "__await__"):
+                await result
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    return run
+
+
+# --- errors as HTTP responses -----------------------------------------------------------
+
+
+def error_response(error: BaseException) -> JSONResponse:
+    """The HTTP answer for a database error: 4xx with a JSON `detail` for the client's
+    mistakes, 503 with Retry-After for what may pass, and a 500 that carries no SQL."""
+    error = translate(error)
+    if isinstance(error, NotFoundError):
+        return JSONResponse({"detail": error.detail}, status_code=404)
+    if isinstance(error, DuplicateKeyError):
+        return JSONResponse({"detail": _about(error, "already exists")}, status_code=409)
+    if isinstance(error, ForeignKeyError):
+        if error.missing_reference:
+            return _field_error(error, "foreign_key", "refers to a row that does not exist")
+        return JSONResponse({"detail": "still referenced by other rows"}, status_code=409)
+    if isinstance(error, NotNullViolation):
+        return _field_error(error, "missing", "is required")
+    if isinstance(error, CheckViolation):
+        return _field_error(error, "value_error", "is not an allowed value")
+    if isinstance(error, ReadOnlyError):
+        return JSONResponse({"detail": "writes are not allowed here"}, status_code=403)
+    if isinstance(error, ValidationError):
+        return JSONResponse({"detail": error.errors(include_url=False)}, status_code=422)
+    if _is_unavailable(error):
+        return JSONResponse(
+            {"detail": "the database is unavailable, try again"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    logger.error("database error answered with 500", exc_info=error)
+    return JSONResponse({"detail": "internal database error"}, status_code=500)
+
+
+def _about(error: DatabaseError, what: str) -> str:
+    return f"{error.column} {what}" if error.column else f"a row with this key {what}"
+
+
+def _field_error(error: DatabaseError, kind: str, message: str) -> JSONResponse:
+    field = error.column or "body"
+    detail = [{"loc": ["body", field], "msg": f"{field} {message}", "type": kind}]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    if isinstance(error, TransientError | sa_exc.TimeoutError | OSError):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and (
+        error.connection_invalidated or isinstance(error, sa_exc.OperationalError)
+    )
+
+
+async def _handle(_request: Request, error: Exception) -> JSONResponse:
+    return error_response(error)
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """Answer database errors with the right status instead of a 500 with a traceback."""
+    for error_type in (
+        DatabaseError,
+        sa_exc.DBAPIError,
+        sa_exc.TimeoutError,
+        ValidationError,
+        ConnectionError,
+    ):
+        app.add_exception_handler(error_type, _handle)

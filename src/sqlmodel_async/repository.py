@@ -1,0 +1,280 @@
+"""`Repository[Model]`: reads and single-row writes on one session.
+
+Writes flush (so the database's refusal arrives here, translated) but do not commit: the
+scope that opened the session (`db.transaction()`, a service method) decides when.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Mapper
+from sqlmodel import SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from .dialects import Backend, backend_for
+from .errors import DatabaseError, ForeignKeyError, NotFoundError, translate
+from .loading import Loadable, loader_options
+
+ModelT = TypeVar("ModelT", bound=SQLModel)
+
+#: A WHERE condition such as `Hero.age > 30` (a plain bool to type checkers under SQLModel).
+Filter = Any
+#: An ORDER BY item such as `Hero.name` or `Hero.name.desc()`.
+Order = Any
+
+
+class Repository(Generic[ModelT]):
+    """Typed reads and writes of one table model through one session.
+
+    >>> heroes = Repository(Hero, session)
+    >>> await heroes.get(1, load=[Hero.team])
+    >>> await heroes.list(Hero.age > 30, order_by=[Hero.name], limit=10)
+    """
+
+    def __init__(self, model: type[ModelT], session: AsyncSession) -> None:
+        self.model = model
+        self.session = session
+        mapper: Mapper[Any] = sa.inspect(model)
+        self._mapper = mapper
+        self._primary_key = mapper.primary_key
+
+    @property
+    def backend(self) -> Backend:
+        return backend_for(self.session.get_bind().dialect.name)
+
+    @property
+    def primary_key(self) -> Any:
+        """The single primary-key column (composite keys are not supported by key lookups)."""
+        if len(self._primary_key) != 1:
+            raise TypeError(f"{self.model.__name__} has a composite primary key")
+        return getattr(self.model, str(self._primary_key[0].key))
+
+    # --- reads --------------------------------------------------------------------------
+
+    async def get(self, key: Any, *, load: Iterable[Loadable] = ()) -> ModelT | None:
+        """The row with primary key `key`, or None.
+
+        With `load=`, the relationships are loaded even if the object was already in the
+        session (plain `session.get(..., options=...)` ignores options for such objects).
+        """
+        options = loader_options(load)
+        instance: ModelT | None = await self.session.get(
+            self.model, key, options=options, populate_existing=bool(options)
+        )
+        return instance
+
+    async def get_one(self, key: Any, *, load: Iterable[Loadable] = ()) -> ModelT:
+        """The row with primary key `key`; raises `NotFoundError` if there is none."""
+        instance = await self.get(key, load=load)
+        if instance is None:
+            raise NotFoundError(self.model, key)
+        return instance
+
+    async def get_many(
+        self, keys: Sequence[Any], *, load: Iterable[Loadable] = (), missing: str = "raise"
+    ) -> builtins.list[ModelT]:
+        """The rows for `keys`, in the order of `keys`, in one round trip.
+
+        `missing="raise"` raises `NotFoundError` whose `.missing` lists the absent keys;
+        `missing="skip"` leaves them out.
+        """
+        if missing not in ("raise", "skip"):
+            raise ValueError("missing= must be 'raise' or 'skip'")
+        column = self.primary_key
+        options = loader_options(load)
+        found: dict[Any, ModelT] = {}
+        for clause in self.backend.membership(column, list(dict.fromkeys(keys))):
+            statement = select(self.model).where(clause).options(*options)
+            if options:
+                statement = statement.execution_options(populate_existing=True)
+            for instance in (await self.session.exec(statement)).unique():
+                found[getattr(instance, column.key)] = instance
+        absent = [key for key in keys if key not in found]
+        if absent and missing == "raise":
+            raise NotFoundError(self.model, missing=absent)
+        return [found[key] for key in keys if key in found]
+
+    async def list(
+        self,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        load: Iterable[Loadable] = (),
+        **equals: Any,
+    ) -> builtins.list[ModelT]:
+        """Rows matching `filters` and `equals`, ordered by `order_by` (default: the primary
+        key, so pages are stable)."""
+        if offset < 0:
+            raise ValueError(f"offset must be >= 0, got {offset}")
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        statement = self.select(*filters, order_by=order_by, load=load, **equals)
+        if offset:
+            statement = statement.offset(offset)
+        if limit is not None:
+            statement = statement.limit(limit)
+        return builtins.list((await self.session.exec(statement)).unique().all())
+
+    async def first(
+        self,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        load: Iterable[Loadable] = (),
+        **equals: Any,
+    ) -> ModelT | None:
+        """The first row matching, in `order_by` order (default: primary key), or None."""
+        statement = self.select(*filters, order_by=order_by, load=load, **equals).limit(1)
+        return (await self.session.exec(statement)).unique().first()
+
+    async def count(self, *filters: Filter, **equals: Any) -> int:
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(self.model)
+            .where(*filters, *self._equals(equals))
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def exists(self, *filters: Filter, **equals: Any) -> bool:
+        statement = sa.select(sa.exists().where(*filters, *self._equals(equals)))
+        return bool((await self.session.execute(statement)).scalar_one())
+
+    def select(
+        self,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        load: Iterable[Loadable] = (),
+        **equals: Any,
+    ) -> SelectOfScalar[ModelT]:
+        """The SELECT that `list()` runs, for callers that add to it."""
+        statement = select(self.model).where(*filters, *self._equals(equals))
+        statement = statement.order_by(*self.ordering(order_by))
+        options = loader_options(load)
+        return statement.options(*options) if options else statement
+
+    def ordering(self, order_by: Sequence[Order] | None) -> builtins.list[Any]:
+        """`order_by`, or the primary key when none is given."""
+        if order_by:
+            return builtins.list(order_by)
+        return [getattr(self.model, str(column.key)) for column in self._primary_key]
+
+    def _equals(self, equals: Mapping[str, Any]) -> builtins.list[Any]:
+        clauses = []
+        for name, value in equals.items():
+            column = self._column(name)
+            clauses.append(column.is_(None) if value is None else column == value)
+        return clauses
+
+    def _column(self, name: str) -> Any:
+        if name not in self._mapper.columns:
+            raise TypeError(f"{self.model.__name__} has no column {name!r}")
+        return getattr(self.model, name)
+
+    # --- single-row writes ---------------------------------------------------------------
+
+    async def create(self, data: ModelT | BaseModel | Mapping[str, Any]) -> ModelT:
+        """Insert one row from a model instance, a Create schema or a mapping; the returned
+        instance has its primary key. Not committed: the caller's scope commits."""
+        if isinstance(data, self.model):
+            instance = data
+        else:
+            values = data.model_dump() if isinstance(data, BaseModel) else dict(data)
+            self._check_fields(values)
+            instance = self._validate(values)
+        self.session.add(instance)
+        await self._flush(instance)
+        return instance
+
+    async def update(self, key: Any, data: BaseModel | Mapping[str, Any]) -> ModelT:
+        """Partial update: only the fields present in `data` change (an Update schema's
+        unset fields are left alone; a field set to None becomes NULL). The primary key is
+        never changed. Raises `NotFoundError` if there is no such row."""
+        instance = await self.get_one(key)
+        values = (
+            data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else dict(data)
+        )
+        self._check_fields(values)
+        for column in self._primary_key:
+            key_name = str(column.key)
+            if key_name in values and values[key_name] != getattr(instance, key_name):
+                raise ValueError(f"update() cannot change the primary key {key_name!r}")
+            values.pop(key_name, None)
+        if not isinstance(data, BaseModel):
+            # A plain mapping has not been validated: validate the merged result.
+            self._validate({**instance.model_dump(), **values})
+        instance.sqlmodel_update(values)
+        await self._flush(instance)
+        return instance
+
+    async def delete(self, key: Any) -> bool:
+        """Delete the row with primary key `key`; False if there was none."""
+        instance = await self.get(key)
+        if instance is None:
+            return False
+        await self.session.delete(instance)
+        await self._flush(instance)
+        return True
+
+    def _validate(self, values: dict[str, Any]) -> ModelT:
+        # Validated from attributes, not from the dict: SQLModel reads relationships off the
+        # input with getattr(), so a relationship named `items` would get dict.items.
+        return self.model.model_validate(SimpleNamespace(**values), from_attributes=True)
+
+    def _check_fields(self, values: Mapping[str, Any]) -> None:
+        unknown = sorted(set(values) - set(self._mapper.columns.keys()))
+        if unknown:
+            raise ValueError(f"{self.model.__name__} has no field(s) {', '.join(unknown)}")
+
+    async def _flush(self, instance: ModelT) -> None:
+        """Flush; on a refusal roll back (the session stays usable) and raise it translated."""
+        values = {column.key: getattr(instance, column.key, None) for column in self._columns()}
+        try:
+            await self.session.flush()
+        except sa_exc.DBAPIError as error:
+            await self.session.rollback()
+            translated = translate(error, self.backend)
+            if isinstance(translated, DatabaseError) and translated.column is None:
+                translated.column = self._constraint_columns(translated.constraint)
+            if isinstance(translated, ForeignKeyError) and translated.column is None:
+                # SQLite names neither the column nor which way the reference failed.
+                translated.column = await self._missing_reference(values)
+                translated.missing_reference = translated.column is not None
+            raise translated from error
+
+    def _constraint_columns(self, name: str | None) -> str | None:
+        """The column(s) of the table's constraint or index called `name`, if we know it."""
+        if name is None:
+            return None
+        table = self._mapper.local_table
+        for item in [*getattr(table, "constraints", ()), *getattr(table, "indexes", ())]:
+            if item.name == name:
+                return ", ".join(column.key for column in item.columns)
+        # MySQL names an unnamed single-column unique key after its column.
+        return name if name in table.columns else None
+
+    def _columns(self) -> builtins.list[Any]:
+        return builtins.list(self._mapper.columns)
+
+    async def _missing_reference(self, values: Mapping[str, Any]) -> str | None:
+        """Which foreign-key column points at a row that does not exist (SQLite does not
+        say); asked only after a foreign-key refusal."""
+        for column in self._columns():
+            value = values.get(column.key)
+            if value is None:
+                continue
+            for foreign_key in column.foreign_keys:
+                target = foreign_key.column
+                found = await self.session.execute(
+                    sa.select(sa.literal(1)).select_from(target.table).where(target == value)
+                )
+                if found.first() is None:
+                    return str(column.key)
+        return None

@@ -1,0 +1,66 @@
+"""The library suite's own Heroes-shaped models, in their own registry and tables, so they
+never meet the reference service's models."""
+
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import registry
+from sqlmodel import Field, Relationship, SQLModel
+
+
+class Base(SQLModel, registry=registry()):
+    pass
+
+
+metadata = Base.metadata
+
+
+class Team(Base, table=True):
+    __tablename__ = "t_team"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    headquarters: str
+    heroes: list["Hero"] = Relationship(back_populates="team", passive_deletes=True)
+
+
+class Hero(Base, table=True):
+    __tablename__ = "t_hero"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    secret_name: str
+    age: int | None = Field(default=None, index=True)
+    power_level: float = Field(default=50.0, sa_type=sa.Double)
+    team_id: int | None = Field(
+        default=None, foreign_key="t_team.id", ondelete="SET NULL", index=True
+    )
+    created_at: datetime | None = Field(default=None)
+    team: Team | None = Relationship(back_populates="heroes")
+    items: list["Item"] = Relationship(back_populates="hero", passive_deletes=True)
+
+
+class Item(Base, table=True):
+    __tablename__ = "t_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    hero_id: int = Field(foreign_key="t_hero.id", ondelete="CASCADE", index=True)
+    hero: Hero | None = Relationship(back_populates="items")
+
+
+class HeroCreate(SQLModel):
+    name: str
+    secret_name: str
+    age: int | None = None
+    power_level: float = 50.0
+    team_id: int | None = None
+
+
+class HeroUpdate(SQLModel):
+    name: str | None = None
+    secret_name: str | None = None
+    age: int | None = None
+    power_level: float | None = None
+    team_id: int | None = None
