@@ -278,3 +278,8 @@ class Repository(Generic[ModelT]):
                 if found.first() is None:
                     return str(column.key)
         return None
+
+    # --- bulk writes: create_many, update_many, upsert_many, delete_many (bulk.py) -------
+
+    # --- pagination and streaming: paginate, paginate_cursor, stream (pagination.py,
+    # --- streaming.py) -------------------------------------------------------------------
