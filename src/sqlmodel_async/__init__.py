@@ -19,6 +19,7 @@ from .errors import (
 from .loading import loader_options
 from .repository import Repository
 from .retry import is_transient
+from .types import UTCDateTime
 
 __all__ = [
     "CheckViolation",
@@ -35,6 +36,7 @@ __all__ = [
     "ReadOnlyError",
     "Repository",
     "TransientError",
+    "UTCDateTime",
     "is_transient",
     "loader_options",
     "translate",
