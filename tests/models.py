@@ -64,3 +64,14 @@ class HeroUpdate(SQLModel):
     age: int | None = None
     power_level: float | None = None
     team_id: int | None = None
+
+
+class TransferLog(Base, table=True):
+    """One row per committed transfer (the fault suite's contention tests)."""
+
+    __tablename__ = "t_transfer_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hero_id: int = Field(foreign_key="t_hero.id", ondelete="CASCADE", index=True)
+    from_team_id: int | None = Field(default=None)
+    to_team_id: int = Field(foreign_key="t_team.id")
