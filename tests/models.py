@@ -75,3 +75,30 @@ class TransferLog(Base, table=True):
     hero_id: int = Field(foreign_key="t_hero.id", ondelete="CASCADE", index=True)
     from_team_id: int | None = Field(default=None)
     to_team_id: int = Field(foreign_key="t_team.id")
+
+
+class Guild(Base, table=True):
+    """A parent whose children block its deletion (RESTRICT), for still-referenced errors."""
+
+    __tablename__ = "t_guild"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+
+
+class Member(Base, table=True):
+    __tablename__ = "t_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    guild_id: int = Field(foreign_key="t_guild.id", ondelete="RESTRICT")
+
+
+class Gauge(Base, table=True):
+    """A CHECK constraint with a known name."""
+
+    __tablename__ = "t_gauge"
+    __table_args__ = (sa.CheckConstraint("level >= 0", name="ck_gauge_level"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    level: int
