@@ -1,0 +1,1 @@
+"""The Heroes reference service: the SQLModel tutorial's API on sqlmodel-async."""

@@ -1,0 +1,46 @@
+"""`create_app()`: the FastAPI app, its Database, lifespan, error handlers and routers."""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import APIRouter, FastAPI
+
+from sqlmodel_async import Database
+from sqlmodel_async.fastapi import add_exception_handlers, lifespan
+
+from ..notifications import Notifier
+from ..settings import Settings
+
+#: Router modules (each has a `router`), included in this order. FastAPI matches paths in
+#: order, so fixed paths under /heroes/ (bulk, paginated, export, ...) must come before
+#: `heroes.api.heroes`, whose /heroes/{hero_id} would otherwise take them as an id.
+#: Adding a router is one line here.
+ROUTER_MODULES = [
+    "heroes.api.health",
+    "heroes.api.transfers",
+    "heroes.api.items",
+    "heroes.api.heroes",
+    "heroes.api.teams",
+]
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """The Heroes app on `database`, or on the one `settings` (default: the environment)
+    describe. Tables are created at start-up (the SQLite default needs no setup step)."""
+    if database is None:
+        database = (settings or Settings()).database()
+    app = FastAPI(
+        title="Heroes",
+        summary="The SQLModel tutorial's heroes and teams, async, on sqlmodel-async.",
+        lifespan=lifespan(database, create_all=True),
+    )
+    # Set now as well as by the lifespan: clients that skip the lifespan (httpx's
+    # ASGITransport) still reach the database.
+    app.state.database = database
+    app.state.notifier = Notifier(database)
+    add_exception_handlers(app)
+    for name in ROUTER_MODULES:
+        router: APIRouter = importlib.import_module(name).router
+        app.include_router(router)
+    return app

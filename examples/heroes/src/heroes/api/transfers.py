@@ -1,0 +1,37 @@
+"""Hero transfers between teams (S18) and the transfer log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ..models import (
+    INT_MAX,
+    INT_MIN,
+    Hero,
+    HeroPublic,
+    TransferLog,
+    TransferLogPublic,
+    TransferRequest,
+)
+from .deps import HeroId, HeroServiceDep
+
+router = APIRouter(tags=["transfers"])
+
+
+@router.post("/heroes/{hero_id}/transfer", response_model=HeroPublic)
+async def transfer_hero(hero_id: HeroId, body: TransferRequest, heroes: HeroServiceDep) -> Hero:
+    """Move the hero to `team_id` and log it, atomically. 404 for an unknown hero, 422 for
+    an unknown team."""
+    return await heroes.transfer(hero_id, body.team_id)
+
+
+@router.get("/transfers/", response_model=list[TransferLogPublic])
+async def read_transfers(
+    heroes: HeroServiceDep,
+    hero_id: Annotated[int | None, Query(ge=INT_MIN, le=INT_MAX)] = None,
+) -> Sequence[TransferLog]:
+    """The transfer log, newest first; `?hero_id=` for one hero's."""
+    return await heroes.transfers(hero_id)

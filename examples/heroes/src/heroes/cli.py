@@ -1,0 +1,105 @@
+"""The `heroes` command: serve the API, or run the seed's demo."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated
+
+import typer
+from sqlalchemy import exc as sa_exc
+
+from sqlmodel_async import Database, DatabaseError
+
+from .settings import Settings
+
+app = typer.Typer(
+    help="The Heroes reference service on sqlmodel-async.\n\n"
+    "Example: heroes serve --port 8000",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        help="Database URL (default: DATABASE_URL, else sqlite+aiosqlite:///./heroes.db). "
+        "Example: --database-url postgresql://postgres@127.0.0.1/heroes",
+        show_default=False,
+    ),
+]
+
+
+def _settings(database_url: str | None) -> Settings:
+    return Settings(database_url=database_url) if database_url else Settings()
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=1)
+
+
+def _database(settings: Settings) -> Database:
+    try:
+        return settings.database()
+    except DatabaseError as error:
+        raise _fail(str(error)) from None
+
+
+async def _check(database: Database) -> None:
+    try:
+        await database.ping()
+    finally:
+        await database.dispose()
+
+
+def _reach(database: Database) -> None:
+    """Fail with one line (not a traceback) when the database cannot be reached."""
+    try:
+        asyncio.run(_check(database))
+    except (OSError, sa_exc.SQLAlchemyError, DatabaseError) as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise _fail(f"cannot reach the database at {database.url}: {reason}") from None
+
+
+@app.command()
+def serve(
+    database_url: DatabaseUrl = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (docs at /docs); tables are created on first start.
+
+    Example: heroes serve --host 0.0.0.0 --port 8080 --workers 2
+    """
+    import uvicorn
+
+    settings = _settings(database_url)
+    _reach(_database(settings))
+    # The workers build their app from the environment.
+    os.environ["DATABASE_URL"] = settings.database_url
+    uvicorn.run("heroes.api:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def demo(database_url: DatabaseUrl = None) -> None:
+    """Run the seed's complete example (create, list, update, find) and print its lines.
+
+    Example: DATABASE_URL=sqlite+aiosqlite:///./demo.db heroes demo
+    """
+    from .demo import run_demo
+
+    database = _database(_settings(database_url))
+    _reach(database)
+
+    async def main() -> None:
+        async with database:
+            await run_demo(database, echo=typer.echo)
+
+    try:
+        asyncio.run(main())
+    except (OSError, sa_exc.SQLAlchemyError, DatabaseError) as error:
+        raise _fail(str(error).splitlines()[0]) from None

@@ -1,0 +1,207 @@
+"""The Heroes domain: table models and the API's schemas.
+
+The schemas follow the SQLModel tutorial's "relationships" app field for field (API.md
+section 1); table models are never request bodies, so a client cannot set `id`.
+
+No `from __future__ import annotations` here: SQLModel resolves relationships from the
+runtime annotations.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import sqlalchemy as sa
+from annotated_types import Interval
+from pydantic import AfterValidator, FiniteFloat, StringConstraints, model_validator
+from sqlalchemy.dialects import mysql
+from sqlmodel import Field, Relationship, SQLModel
+
+from sqlmodel_async import UTCDateTime
+
+#: The range of an INTEGER column on every backend: larger ids can name no row.
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+#: MariaDB's VARCHAR default; longer strings would be refused by the database.
+NAME_LENGTH = 255
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL refuses NUL in text; refuse it on every backend, as a 422.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, StringConstraints(max_length=NAME_LENGTH), AfterValidator(_no_nul)]
+DbInt = Annotated[int, Interval(ge=INT_MIN, le=INT_MAX)]
+#: NaN and infinities: MariaDB refuses them and JSON cannot carry them back.
+Power = FiniteFloat
+
+#: Hero names compare exactly (case and accents) on every backend: MariaDB's default
+#: collation is case-insensitive, which would make "batman" a duplicate of "Batman" there.
+NameType = sa.String(NAME_LENGTH).with_variant(
+    mysql.VARCHAR(NAME_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb"
+)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- teams ------------------------------------------------------------------------------
+
+
+class TeamBase(SQLModel):
+    name: Text = Field(index=True)
+    headquarters: Text
+
+
+class Team(TeamBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # passive_deletes: the database's ON DELETE SET NULL unlinks the heroes, so deleting
+    # a team needs no load of its heroes first.
+    heroes: list["Hero"] = Relationship(
+        back_populates="team",
+        passive_deletes=True,
+        sa_relationship_kwargs={"order_by": "Hero.id"},
+    )
+
+
+class TeamCreate(TeamBase):
+    pass
+
+
+class TeamPublic(TeamBase):
+    id: int
+
+
+class TeamUpdate(SQLModel):
+    name: Text | None = None
+    headquarters: Text | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> "TeamUpdate":
+        _refuse_nulls(self, ("name", "headquarters"))
+        return self
+
+
+# --- heroes -----------------------------------------------------------------------------
+
+
+class HeroBase(SQLModel):
+    name: Text = Field(sa_type=NameType, unique=True)
+    secret_name: Text
+    age: DbInt | None = Field(default=None, index=True)
+    team_id: DbInt | None = Field(
+        default=None, foreign_key="team.id", ondelete="SET NULL", index=True
+    )
+    # Double, not FLOAT: MariaDB's single-precision FLOAT would turn 95.3 into 95.3000030517578.
+    power_level: Power = Field(default=50.0, sa_type=sa.Double)
+
+
+class Hero(HeroBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    team: Team | None = Relationship(back_populates="heroes")
+    items: list["Item"] = Relationship(
+        back_populates="hero",
+        passive_deletes=True,
+        sa_relationship_kwargs={"order_by": "Item.id"},
+    )
+
+
+class HeroCreate(HeroBase):
+    pass
+
+
+class HeroPublic(HeroBase):
+    id: int
+
+
+class HeroUpdate(SQLModel):
+    """Every field optional: a field sent as null becomes null, one not sent is kept."""
+
+    name: Text | None = None
+    secret_name: Text | None = None
+    age: DbInt | None = None
+    team_id: DbInt | None = None
+    power_level: Power | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> "HeroUpdate":
+        _refuse_nulls(self, ("name", "secret_name", "power_level"))
+        return self
+
+
+class HeroPublicWithTeam(HeroPublic):
+    team: TeamPublic | None = None
+
+
+class TeamPublicWithHeroes(TeamPublic):
+    heroes: list[HeroPublic] = []
+
+
+def _refuse_nulls(update: SQLModel, required: tuple[str, ...]) -> None:
+    """An explicit null for a column that cannot be null is the client's mistake (422),
+    not something to send to the database."""
+    nulls = [name for name in required if name in update.model_fields_set]
+    nulls = [name for name in nulls if getattr(update, name) is None]
+    if nulls:
+        raise ValueError(f"{', '.join(nulls)} cannot be null")
+
+
+# --- items ------------------------------------------------------------------------------
+
+
+class ItemBase(SQLModel):
+    name: Text
+
+
+class Item(ItemBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    hero_id: int = Field(foreign_key="hero.id", ondelete="CASCADE", index=True)
+    hero: Hero | None = Relationship(back_populates="items")
+
+
+class ItemCreate(ItemBase):
+    pass
+
+
+class ItemPublic(ItemBase):
+    id: int
+    hero_id: int
+
+
+class HeroPublicWithItems(HeroPublic):
+    items: list[ItemPublic] = []
+
+
+class TeamRoster(TeamPublic):
+    """A team, its heroes and each hero's items (one nested eager load)."""
+
+    heroes: list[HeroPublicWithItems] = []
+
+
+# --- transfers --------------------------------------------------------------------------
+
+
+class TransferLog(SQLModel, table=True):
+    """One hero changing teams. The log outlives the teams it names (SET NULL) and goes
+    with its hero (CASCADE), so it never blocks deleting either."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    hero_id: int = Field(foreign_key="hero.id", ondelete="CASCADE", index=True)
+    from_team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="SET NULL")
+    to_team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="SET NULL")
+    transferred_at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
+
+
+class TransferRequest(SQLModel):
+    team_id: DbInt
+
+
+class TransferLogPublic(SQLModel):
+    id: int
+    hero_id: int
+    from_team_id: int | None
+    to_team_id: int | None
+    transferred_at: datetime

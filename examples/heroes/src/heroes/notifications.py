@@ -1,0 +1,33 @@
+"""The background task of S22: it runs after the response, so it opens its own session.
+
+The request's session is closed by then; reusing it would read through a closed session
+or, worse, share one session between two tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel_async import Database, Repository
+
+from .models import Hero
+
+logger = logging.getLogger("heroes.notifications")
+
+
+class Notifier:
+    """Sends "new hero" notifications; `sent` keeps what was sent (the service has no mail
+    server: the log and this list are the observable effect)."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+        self.sent: list[str] = []
+
+    async def hero_created(self, hero_id: int) -> None:
+        async with self.db.session() as session:
+            hero = await Repository(Hero, session).get(hero_id)
+        if hero is None:  # deleted before the task ran
+            return
+        message = f"New hero: {hero.name}"
+        self.sent.append(message)
+        logger.info(message)

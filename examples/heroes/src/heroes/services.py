@@ -1,0 +1,144 @@
+"""The service layer: typed operations on heroes, teams, items and transfers.
+
+Each method is one unit of work on its own session (`db.transaction()` commits it or rolls
+it back), takes validated Create/Update schemas, never a plain dict (S14), and raises the
+library's errors (`NotFoundError`, `DuplicateKeyError`, `ForeignKeyError`), which the API
+turns into 404/409/422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from sqlmodel_async import Database, NotFoundError, Repository
+
+from .models import (
+    Hero,
+    HeroCreate,
+    HeroUpdate,
+    Item,
+    ItemCreate,
+    Team,
+    TeamCreate,
+    TeamUpdate,
+    TransferLog,
+)
+
+
+class HeroService:
+    """Heroes and their items.
+
+    >>> heroes = HeroService(Database("sqlite+aiosqlite:///./heroes.db"))
+    >>> hero = await heroes.create(HeroCreate(name="Deadpond", secret_name="Dive Wilson"))
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    async def create(self, data: HeroCreate) -> Hero:
+        async with self.db.transaction() as session:
+            return await Repository(Hero, session).create(data)
+
+    async def list(self, *, offset: int = 0, limit: int = 100) -> Sequence[Hero]:
+        """Heroes in id order, so pages are stable."""
+        async with self.db.session() as session:
+            return await Repository(Hero, session).list(offset=offset, limit=limit)
+
+    async def get(self, hero_id: int) -> Hero:
+        """The hero with its team loaded; `NotFoundError` if there is none."""
+        async with self.db.session() as session:
+            return await Repository(Hero, session).get_one(hero_id, load=[Hero.team])
+
+    async def get_by_name(self, name: str) -> Hero | None:
+        async with self.db.session() as session:
+            return await Repository(Hero, session).first(name=name)
+
+    async def update(self, hero_id: int, data: HeroUpdate) -> Hero:
+        """Partial update: fields sent as null become null, fields not sent are kept."""
+        async with self.db.transaction() as session:
+            return await Repository(Hero, session).update(hero_id, data)
+
+    async def update_power(self, hero_id: int, power_level: float) -> Hero:
+        return await self.update(hero_id, HeroUpdate(power_level=power_level))
+
+    async def delete(self, hero_id: int) -> None:
+        """Delete the hero (its items and transfer log go with it)."""
+        async with self.db.transaction() as session:
+            if not await Repository(Hero, session).delete(hero_id):
+                raise NotFoundError(Hero, hero_id)
+
+    async def transfer(self, hero_id: int, team_id: int) -> Hero:
+        """Move the hero to `team_id` and log it: both commit, or neither (S18)."""
+        work = partial(move_hero, hero_id=hero_id, team_id=team_id)
+        return await self.db.run_in_transaction(work)
+
+    async def add_item(self, hero_id: int, data: ItemCreate) -> Item:
+        async with self.db.transaction() as session:
+            await Repository(Hero, session).get_one(hero_id)
+            return await Repository(Item, session).create(Item(name=data.name, hero_id=hero_id))
+
+    async def items(self, hero_id: int) -> Sequence[Item]:
+        async with self.db.session() as session:
+            await Repository(Hero, session).get_one(hero_id)
+            return await Repository(Item, session).list(hero_id=hero_id)
+
+    async def transfers(self, hero_id: int | None = None) -> Sequence[TransferLog]:
+        """The transfer log, newest first; only `hero_id`'s when given."""
+        filters = [] if hero_id is None else [TransferLog.hero_id == hero_id]
+        newest_first = [TransferLog.transferred_at.desc(), TransferLog.id.desc()]  # type: ignore[attr-defined, union-attr]
+        async with self.db.session() as session:
+            return await Repository(TransferLog, session).list(*filters, order_by=newest_first)
+
+
+async def move_hero(session: AsyncSession, *, hero_id: int, team_id: int) -> Hero:
+    """The transfer's unit of work. Unlike the seed, nothing is refreshed before the
+    commit: `session.refresh(hero)` would reload the old team and drop the change."""
+    heroes = Repository(Hero, session)
+    hero = await heroes.get_one(hero_id)
+    from_team_id = hero.team_id
+    # The foreign key refuses an unknown team (ForeignKeyError naming team_id → 422).
+    hero = await heroes.update(hero_id, HeroUpdate(team_id=team_id))
+    await Repository(TransferLog, session).create(
+        TransferLog(hero_id=hero_id, from_team_id=from_team_id, to_team_id=team_id)
+    )
+    return hero
+
+
+class TeamService:
+    """Teams, with their heroes."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    async def create(self, data: TeamCreate) -> Team:
+        async with self.db.transaction() as session:
+            return await Repository(Team, session).create(data)
+
+    async def list(self, *, offset: int = 0, limit: int = 100) -> Sequence[Team]:
+        async with self.db.session() as session:
+            return await Repository(Team, session).list(offset=offset, limit=limit)
+
+    async def get(self, team_id: int) -> Team:
+        """The team with its heroes loaded; `NotFoundError` if there is none."""
+        async with self.db.session() as session:
+            return await Repository(Team, session).get_one(team_id, load=[Team.heroes])
+
+    async def roster(self, team_id: int) -> Team:
+        """The team, its heroes and each hero's items, in one nested eager load."""
+        async with self.db.session() as session:
+            return await Repository(Team, session).get_one(
+                team_id, load=[(Team.heroes, Hero.items)]
+            )
+
+    async def update(self, team_id: int, data: TeamUpdate) -> Team:
+        async with self.db.transaction() as session:
+            return await Repository(Team, session).update(team_id, data)
+
+    async def delete(self, team_id: int) -> None:
+        """Delete the team; its heroes stay, teamless (the foreign key's ON DELETE SET NULL)."""
+        async with self.db.transaction() as session:
+            if not await Repository(Team, session).delete(team_id):
+                raise NotFoundError(Team, team_id)
