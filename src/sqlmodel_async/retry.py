@@ -54,14 +54,21 @@ async def retry_transient(
     jitter so that colliding transactions do not collide again. When the retries run out,
     `TransientError` is raised with the last error as its cause.
     """
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
+    if backoff < 0 or max_backoff < 0:
+        raise ValueError("backoff and max_backoff must be >= 0")
 
     def log_retry(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
         logger.warning(
-            "transient database error, attempt %d of %d: %s",
+            "transient database error on attempt %d of %d, retrying in %.3fs: %s",
             state.attempt_number,
             retries + 1,
+            wait,
             error,
+            extra={"attempt": state.attempt_number, "wait": wait},
         )
 
     retrying = AsyncRetrying(
@@ -76,8 +83,11 @@ async def retry_transient(
     except sa_exc.DBAPIError as error:
         translated = translate(error, backend)
         if isinstance(translated, TransientError):
+            logger.error("transient database error: giving up after %d attempts", retries + 1)
             raise TransientError(
                 f"gave up after {retries + 1} attempts: {translated.message}",
                 detail="the database is busy, try again",
             ) from error
+        if translated is error:
+            raise
         raise translated from error
