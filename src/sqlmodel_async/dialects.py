@@ -115,6 +115,7 @@ _MYSQL_KINDS = {
     1205: "transient",  # lock wait timeout
     2006: "transient",  # server has gone away
     2013: "transient",  # lost connection during query
+    1927: "transient",  # connection was killed (KILL of this session)
 }
 _MYSQL_CONSTRAINT = re.compile(r"(?:for key|CONSTRAINT) [`']([^`']+)[`']")
 _MYSQL_FK_COLUMN = re.compile(r"FOREIGN KEY \(`([^`]+)`\)")
