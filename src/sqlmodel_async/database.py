@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -16,7 +17,14 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .dialects import QUEUE_POOL_OPTIONS, Backend, backend_for, normalize_url
+from .dialects import (
+    BACKEND_INFO_KEY,
+    QUEUE_POOL_OPTIONS,
+    Backend,
+    backend_for,
+    normalize_url,
+    sqlite_max_params,
+)
 from .errors import ConfigurationError, translate
 from .loading import GuardedSession
 from .retry import retry_transient
@@ -57,6 +65,8 @@ class Database:
         except (ValueError, sa_exc.ArgumentError) as error:
             raise ConfigurationError(f"invalid database URL: {error}") from None
         self.backend: Backend = backend_for(self._url.get_backend_name())
+        if self.backend.name == "sqlite":
+            self.backend = replace(self.backend, max_params=sqlite_max_params())
         self.metadata = metadata if metadata is not None else SQLModel.metadata
 
         pool = {
@@ -66,6 +76,8 @@ class Database:
             "pool_recycle": pool_recycle,
         }
         _validate_pool_options(pool)
+        if not isinstance(pool_pre_ping, bool):
+            raise ConfigurationError(f"pool_pre_ping must be True or False, got {pool_pre_ping!r}")
         options: dict[str, Any] = {k: v for k, v in pool.items() if v is not None}
         options.update(echo=echo, pool_pre_ping=pool_pre_ping, **engine_options)
         connect = dict(connect_args or {})
@@ -89,6 +101,12 @@ class Database:
             ) from None
         except (TypeError, sa_exc.ArgumentError) as error:
             raise ConfigurationError(f"invalid engine option for {self.url}: {error}") from None
+        except sa_exc.InvalidRequestError:
+            raise ConfigurationError(
+                f"{self._url.get_driver_name()!r} is not an async driver: use "
+                f"{self.backend.name}+{self.backend.driver}:// (or a plain "
+                f"{self.backend.name}:// URL)"
+            ) from None
         if self.backend.name == "sqlite":
             _configure_sqlite(self.engine, file_database=not self.is_memory_sqlite)
         self.sessionmaker = async_sessionmaker(
@@ -96,6 +114,8 @@ class Database:
             class_=AsyncSession,
             sync_session_class=GuardedSession,
             expire_on_commit=False,
+            # Repository reads the backend from here: it knows the run-time SQLite limit.
+            info={BACKEND_INFO_KEY: self.backend},
         )
 
     # --- construction -----------------------------------------------------------------
@@ -240,12 +260,15 @@ class Database:
 
 
 def _validate_pool_options(pool: dict[str, Any]) -> None:
+    # -1 means "no limit" for max_overflow and "never" for pool_recycle.
     minimum = {"pool_size": 1, "max_overflow": -1, "pool_timeout": 0, "pool_recycle": -1}
     for name, value in pool.items():
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigurationError(f"{name} must be a number, got {value!r}")
+        whole = name != "pool_timeout"
+        if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
+            kind = "a whole number" if whole else "a number"
+            raise ConfigurationError(f"{name} must be {kind}, got {value!r}")
         if value < minimum[name]:
             raise ConfigurationError(f"{name} must be at least {minimum[name]}, got {value!r}")
 

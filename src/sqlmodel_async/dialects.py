@@ -7,12 +7,16 @@ of the library asks a `Backend` instead of branching on the dialect name.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
+
+#: Where a Database puts its Backend in each session's `info` (Repository reads it there).
+BACKEND_INFO_KEY = "sqlmodel_async.backend"
 
 #: Pool options that only make sense for a queue pool (not for SQLite's in-memory static pool).
 QUEUE_POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout")
@@ -45,6 +49,13 @@ class Backend:
     classify: Callable[[BaseException], ErrorInfo] = field(repr=False)
     #: Whether `col = ANY(:array)` is available: one parameter for any number of keys.
     has_array_any: bool = False
+    #: Whether the planner turns a row-value comparison `(a, b) > (:a, :b)` into an index
+    #: range (keyset pagination); where it does not (MariaDB scans the whole index), the
+    #: expanded `a >= :a AND (a > :a OR (a = :a AND b > :b))` form is used.
+    keyset_row_values: bool = False
+    #: Whether NULL sorts after every value in ascending order (PostgreSQL) rather than
+    #: before (SQLite, MariaDB/MySQL): keyset clauses over nullable columns follow it.
+    nulls_sort_high: bool = False
 
     def membership(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         """Yield WHERE clauses that together select `column IN values`.
@@ -175,13 +186,24 @@ def _classify_sqlite(exc: BaseException) -> ErrorInfo:
 
 # --- the backends ---------------------------------------------------------------------------
 
+def sqlite_max_params() -> int:
+    """The bound-parameter limit of the SQLite library this Python links (aiosqlite uses
+    the same one): 32766 by default since 3.32, 250000 in Debian's build, 999 in old ones."""
+    connection = sqlite3.connect(":memory:")
+    try:
+        return int(connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    finally:
+        connection.close()
+
+
 SQLITE = Backend(
     name="sqlite",
     driver="aiosqlite",
-    max_params=32766,  # SQLite >= 3.32 default; Database reads the real one at connect
+    max_params=32766,  # SQLite >= 3.32 default; Database reads the linked library's
     read_only_begin="PRAGMA query_only = ON",
     read_only_end="PRAGMA query_only = OFF",
     classify=_classify_sqlite,
+    keyset_row_values=True,
 )
 POSTGRESQL = Backend(
     name="postgresql",
@@ -191,6 +213,8 @@ POSTGRESQL = Backend(
     read_only_end=None,
     classify=_classify_postgresql,
     has_array_any=True,
+    keyset_row_values=True,
+    nulls_sort_high=True,
 )
 MYSQL = Backend(
     name="mysql",

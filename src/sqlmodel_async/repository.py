@@ -19,7 +19,7 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from .dialects import Backend, backend_for
+from .dialects import BACKEND_INFO_KEY, Backend, backend_for
 from .errors import DatabaseError, ForeignKeyError, NotFoundError, translate
 from .loading import Loadable, loader_options
 
@@ -48,6 +48,11 @@ class Repository(Generic[ModelT]):
 
     @property
     def backend(self) -> Backend:
+        """The session's Backend: the Database's own (with run-time limits) when the session
+        came from one, else the defaults for its dialect."""
+        backend = self.session.info.get(BACKEND_INFO_KEY)
+        if isinstance(backend, Backend):
+            return backend
         return backend_for(self.session.get_bind().dialect.name)
 
     @property
@@ -137,15 +142,15 @@ class Repository(Generic[ModelT]):
 
     async def count(self, *filters: Filter, **equals: Any) -> int:
         statement = (
-            sa.select(sa.func.count())
+            select(sa.func.count())
             .select_from(self.model)
             .where(*filters, *self._equals(equals))
         )
-        return int((await self.session.execute(statement)).scalar_one())
+        return int((await self.session.exec(statement)).one())
 
     async def exists(self, *filters: Filter, **equals: Any) -> bool:
-        statement = sa.select(sa.exists().where(*filters, *self._equals(equals)))
-        return bool((await self.session.execute(statement)).scalar_one())
+        statement = select(sa.exists().where(*filters, *self._equals(equals)))
+        return bool((await self.session.exec(statement)).one())
 
     def select(
         self,
