@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sqlmodel_async import Database, NotFoundError, Repository
@@ -28,6 +29,13 @@ from .models import (
 )
 
 
+def _require(data: object, schema: type[SQLModel]) -> None:
+    """Input is a validated schema, never a plain dict (the seed's `hero_data: dict` let
+    anything through, `id` included)."""
+    if not isinstance(data, schema):
+        raise TypeError(f"expected a {schema.__name__}, got {type(data).__name__}")
+
+
 class HeroService:
     """Heroes and their items.
 
@@ -39,6 +47,7 @@ class HeroService:
         self.db = database
 
     async def create(self, data: HeroCreate) -> Hero:
+        _require(data, HeroCreate)
         async with self.db.transaction() as session:
             return await Repository(Hero, session).create(data)
 
@@ -58,6 +67,7 @@ class HeroService:
 
     async def update(self, hero_id: int, data: HeroUpdate) -> Hero:
         """Partial update: fields sent as null become null, fields not sent are kept."""
+        _require(data, HeroUpdate)
         async with self.db.transaction() as session:
             return await Repository(Hero, session).update(hero_id, data)
 
@@ -76,6 +86,7 @@ class HeroService:
         return await self.db.run_in_transaction(work)
 
     async def add_item(self, hero_id: int, data: ItemCreate) -> Item:
+        _require(data, ItemCreate)
         async with self.db.transaction() as session:
             await Repository(Hero, session).get_one(hero_id)
             return await Repository(Item, session).create(Item(name=data.name, hero_id=hero_id))
@@ -114,6 +125,7 @@ class TeamService:
         self.db = database
 
     async def create(self, data: TeamCreate) -> Team:
+        _require(data, TeamCreate)
         async with self.db.transaction() as session:
             return await Repository(Team, session).create(data)
 
@@ -134,6 +146,7 @@ class TeamService:
             )
 
     async def update(self, team_id: int, data: TeamUpdate) -> Team:
+        _require(data, TeamUpdate)
         async with self.db.transaction() as session:
             return await Repository(Team, session).update(team_id, data)
 

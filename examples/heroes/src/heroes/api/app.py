@@ -11,6 +11,7 @@ from sqlmodel_async.fastapi import add_exception_handlers, lifespan
 
 from ..notifications import Notifier
 from ..settings import Settings
+from .validation import add_validation_handler
 
 #: Router modules (each has a `router`), included in this order. FastAPI matches paths in
 #: order, so fixed paths under /heroes/ (bulk, paginated, export, ...) must come before
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.notifier = Notifier(database)
     add_exception_handlers(app)
+    add_validation_handler(app)
     for name in ROUTER_MODULES:
         router: APIRouter = importlib.import_module(name).router
         app.include_router(router)
