@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import heroes.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import httpx
 import pytest
 from fastapi import FastAPI
+from heroes.api import create_app
 from sqlmodel import SQLModel
 
-import heroes.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from heroes.api import create_app
 from sqlmodel_async import Database
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-
 from heroes.models import INT_MAX
 
 HERO_NOT_FOUND = {"detail": "Hero not found"}
