@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from types import TracebackType
@@ -27,9 +27,14 @@ from .dialects import (
 )
 from .errors import ConfigurationError, translate
 from .loading import GuardedSession
+from .pgbouncer import pgbouncer_connect_args
+from .replicas import DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRY_AFTER, ReplicaSet, RoutingSession
 from .retry import retry_transient
 
 T = TypeVar("T")
+
+#: Execution option naming the statement that begins a SQLite transaction (default BEGIN).
+BEGIN_OPTION = "sqlmodel_async_begin"
 
 #: How long a SQLite writer waits for the lock before SQLITE_BUSY, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -58,6 +63,10 @@ class Database:
         pool_pre_ping: bool = False,
         metadata: MetaData | None = None,
         connect_args: dict[str, Any] | None = None,
+        replicas: Sequence[str | URL] = (),
+        replica_retry_after: float = DEFAULT_RETRY_AFTER,
+        replica_connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        pgbouncer: bool = False,
         **engine_options: Any,
     ) -> None:
         try:
@@ -81,6 +90,8 @@ class Database:
         options: dict[str, Any] = {k: v for k, v in pool.items() if v is not None}
         options.update(echo=echo, pool_pre_ping=pool_pre_ping, **engine_options)
         connect = dict(connect_args or {})
+        if pgbouncer:
+            connect = pgbouncer_connect_args(self._url, connect)
         if self.is_memory_sqlite:
             given = [name for name in QUEUE_POOL_OPTIONS if pool[name] is not None]
             if given:
@@ -117,6 +128,11 @@ class Database:
             # Repository reads the backend from here: it knows the run-time SQLite limit.
             info={BACKEND_INFO_KEY: self.backend},
         )
+        # read_only() and session(replica=True) read from these (see replicas.py).
+        self.replicas = ReplicaSet.from_urls(
+            replicas, backend=self.backend, connect_args=connect, engine_options=options,
+            retry_after=replica_retry_after, connect_timeout=replica_connect_timeout,
+        )
 
     # --- construction -----------------------------------------------------------------
 
@@ -145,9 +161,16 @@ class Database:
     # --- scopes -----------------------------------------------------------------------
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session; you commit. Whatever is not committed is rolled back at the end."""
-        async with self.sessionmaker() as session:
+    async def session(self, *, replica: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session; you commit. Whatever is not committed is rolled back at the end.
+
+        `replica=True`: reads go to a replica until the session first writes; from then on
+        everything goes to the primary.
+        """
+        routing: dict[str, Any] = {"sync_session_class": RoutingSession} if replica else {}
+        async with self.sessionmaker(**routing) as session:
+            if replica:
+                await self.replicas.route(session, whole_session=False)
             try:
                 yield session
             except sa_exc.DBAPIError as error:
@@ -167,16 +190,20 @@ class Database:
                 raise
 
     @asynccontextmanager
-    async def read_only(self) -> AsyncIterator[AsyncSession]:
+    async def read_only(self, *, replica: bool = True) -> AsyncIterator[AsyncSession]:
         """A session in a read-only transaction: any write raises `ReadOnlyError`.
+
+        Served by a replica when the Database has replicas (round robin; the primary when
+        none answers); `replica=False` reads on the primary, which has your latest writes.
 
         The database itself refuses the write (PostgreSQL `SET TRANSACTION READ ONLY`,
         MariaDB/MySQL `START TRANSACTION READ ONLY`, SQLite `PRAGMA query_only`), and the
         connection goes back to the pool with no read-only state left on it.
         """
         async with self.sessionmaker() as session:
-            connection = await session.connection()
-            await connection.exec_driver_sql(self.backend.read_only_begin)
+            if not replica or await self.replicas.route(session, whole_session=True) is None:
+                connection = await session.connection()
+                await connection.exec_driver_sql(self.backend.read_only_begin)
             try:
                 yield session
             except sa_exc.DBAPIError as error:
@@ -213,6 +240,13 @@ class Database:
 
         async def attempt() -> T:
             async with self.sessionmaker() as session:
+                if self.backend.write_begin is not None:
+                    # SQLite: take the write lock at BEGIN. A deferred transaction that reads
+                    # then writes fails on lock upgrade (SQLITE_BUSY_SNAPSHOT), which
+                    # busy_timeout cannot wait out; BEGIN IMMEDIATE waits for the lock instead.
+                    await session.connection(
+                        execution_options={BEGIN_OPTION: self.backend.write_begin}
+                    )
                 try:
                     result = await work(session)
                     await session.commit()
@@ -246,6 +280,7 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        await self.replicas.dispose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -293,4 +328,4 @@ def _configure_sqlite(engine: AsyncEngine, *, file_database: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(connection.get_execution_options().get(BEGIN_OPTION, "BEGIN"))
