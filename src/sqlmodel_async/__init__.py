@@ -17,6 +17,14 @@ from .errors import (
     translate,
 )
 from .loading import loader_options
+from .pagination import (
+    CursorCodec,
+    CursorPage,
+    InsecureCursorSecretWarning,
+    InvalidCursorError,
+    InvalidPageError,
+    Page,
+)
 from .repository import Repository
 from .retry import is_transient
 from .types import UTCDateTime
@@ -25,14 +33,20 @@ __all__ = [
     "CheckViolation",
     "ConfigurationError",
     "ConflictError",
+    "CursorCodec",
+    "CursorPage",
     "Database",
     "DatabaseError",
     "DuplicateKeyError",
     "ForeignKeyError",
+    "InsecureCursorSecretWarning",
     "IntegrityViolation",
+    "InvalidCursorError",
+    "InvalidPageError",
     "LazyLoadError",
     "NotFoundError",
     "NotNullViolation",
+    "Page",
     "ReadOnlyError",
     "Repository",
     "TransientError",

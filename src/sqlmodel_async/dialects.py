@@ -56,6 +56,13 @@ class Backend:
     #: Whether NULL sorts after every value in ascending order (PostgreSQL) rather than
     #: before (SQLite, MariaDB/MySQL): keyset clauses over nullable columns follow it.
     nulls_sort_high: bool = False
+    #: Whether the planner turns a row-value comparison `(a, b) > (:a, :b)` into an index
+    #: range (keyset pagination); where it does not (MariaDB scans the whole index), the
+    #: expanded `a >= :a AND (a > :a OR (a = :a AND b > :b))` form is used.
+    keyset_row_values: bool = False
+    #: Whether NULL sorts after every value in ascending order (PostgreSQL) rather than
+    #: before (SQLite, MariaDB/MySQL): keyset clauses over nullable columns follow it.
+    nulls_sort_high: bool = False
 
     def membership(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         """Yield WHERE clauses that together select `column IN values`.
@@ -204,6 +211,7 @@ SQLITE = Backend(
     read_only_end="PRAGMA query_only = OFF",
     classify=_classify_sqlite,
     keyset_row_values=True,
+    keyset_row_values=True,
 )
 POSTGRESQL = Backend(
     name="postgresql",
@@ -213,6 +221,8 @@ POSTGRESQL = Backend(
     read_only_end=None,
     classify=_classify_postgresql,
     has_array_any=True,
+    keyset_row_values=True,
+    nulls_sort_high=True,
     keyset_row_values=True,
     nulls_sort_high=True,
 )

@@ -33,6 +33,7 @@ from .errors import (
     TransientError,
     translate,
 )
+from .pagination import InvalidCursorError, InvalidPageError
 
 logger = logging.getLogger("sqlmodel_async.fastapi")
 
@@ -103,6 +104,11 @@ def error_response(error: BaseException) -> JSONResponse:
     """The HTTP answer for a database error: 4xx with a JSON `detail` for the client's
     mistakes, 503 with Retry-After for what may pass, and a 500 that carries no SQL."""
     error = translate(error)
+    if isinstance(error, InvalidCursorError):
+        return JSONResponse({"detail": error.detail}, status_code=400)
+    if isinstance(error, InvalidPageError):
+        detail = [{"loc": ["query", error.column], "msg": error.message, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422)
     if isinstance(error, NotFoundError):
         return JSONResponse({"detail": error.detail}, status_code=404)
     if isinstance(error, DuplicateKeyError):

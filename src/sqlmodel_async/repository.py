@@ -7,7 +7,7 @@ scope that opened the session (`db.transaction()`, a service method) decides whe
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, Generic, TypeVar
 
@@ -21,7 +21,18 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from .dialects import BACKEND_INFO_KEY, Backend, backend_for
 from .errors import DatabaseError, ForeignKeyError, NotFoundError, translate
+from .keyset import Keyset
 from .loading import Loadable, loader_options
+from .pagination import (
+    MAX_PAGE_SIZE,
+    CursorCodec,
+    CursorPage,
+    Page,
+    codec_for,
+    cursor_page,
+    offset_page,
+)
+from .streaming import stream_instances, stream_rows
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
 
@@ -288,3 +299,71 @@ class Repository(Generic[ModelT]):
 
     # --- pagination and streaming: paginate, paginate_cursor, stream (pagination.py,
     # --- streaming.py) -------------------------------------------------------------------
+
+    async def paginate(
+        self,
+        page: int = 1,
+        size: int = 50,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        include_total: bool = True,
+        max_size: int = MAX_PAGE_SIZE,
+        load: Iterable[Loadable] = (),
+    ) -> Page[ModelT]:
+        """Page `page` (from 1) of `size` rows, ordered by `order_by` plus the primary key
+        (so equal values never swap between pages). `total`/`pages` come from a COUNT;
+        `include_total=False` skips it (they are None). Bad `page`/`size` raise
+        `InvalidPageError`."""
+        keyset = Keyset(self.model, order_by)
+        statement = self.select(*filters, order_by=keyset.order_by(), load=load)
+        count = select(sa.func.count()).select_from(self.model).where(*filters)
+        return await offset_page(
+            self.session, statement, count, page=page, size=size,
+            include_total=include_total, max_size=max_size,
+        )
+
+    async def paginate_cursor(
+        self,
+        limit: int = 50,
+        *filters: Filter,
+        after: str | None = None,
+        order_by: Sequence[Order] | None = None,
+        secret: str | bytes | CursorCodec | None = None,
+        max_size: int = MAX_PAGE_SIZE,
+        load: Iterable[Loadable] = (),
+    ) -> CursorPage[ModelT]:
+        """Up to `limit` rows after the cursor `after` (None: from the start), in keyset
+        order: `order_by` columns (asc, desc or mixed) plus the primary key.
+
+        The cursor is signed with `secret` (or a `CursorCodec`; default: the
+        `SQLMODEL_ASYNC_CURSOR_SECRET` variable). A tampered cursor, or one for another
+        model, order or secret, raises `InvalidCursorError`."""
+        keyset = Keyset(self.model, order_by)
+        return await cursor_page(
+            self.session, self.select(*filters, load=load), keyset, limit=limit,
+            after=after, codec=codec_for(secret), backend=self.backend, max_size=max_size,
+        )
+
+    def stream(
+        self, batch_size: int = 1000, *filters: Filter, order_by: Sequence[Order] | None = None
+    ) -> AsyncIterator[ModelT]:
+        """Every matching row once, in `order_by` + primary-key order, read `batch_size`
+        rows at a time. The instances are detached (the session does not keep them): save
+        changes through another session. Relationships are not loaded."""
+        return stream_instances(
+            self.session, Keyset(self.model, order_by), filters,
+            batch_size=batch_size, backend=self.backend,
+        )
+
+    def stream_rows(
+        self,
+        batch_size: int = 1000,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Like `stream()`, as plain dicts of `columns` (default: all): for exports."""
+        return stream_rows(
+            self.session, Keyset(self.model, order_by), filters,
+            batch_size=batch_size, backend=self.backend, columns=columns,
+        )

@@ -1,0 +1,251 @@
+"""Pages: `Page[T]` (numbered, with a total) and `CursorPage[T]` (keyset, with a signed,
+opaque cursor to the next page).
+
+Numbered pages are what a UI with page links needs; their cost grows with the depth
+(the database still walks the OFFSET rows). Cursor pages cost the same at any depth and
+never skip or repeat a row when rows are inserted or deleted between requests.
+
+The cursor carries the last row's order values, signed with HMAC-SHA256: a client cannot
+forge a position, and a cursor from another model, another order, or signed with another
+secret is refused with `InvalidCursorError` (HTTP 400).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import warnings
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import to_jsonable_python
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from .dialects import Backend
+from .errors import ConfigurationError, DatabaseError
+from .keyset import Keyset
+
+T = TypeVar("T")
+
+#: The largest page size (and cursor limit) unless `max_size=` says otherwise.
+MAX_PAGE_SIZE = 1000
+#: The environment variable the default cursor secret is read from.
+CURSOR_SECRET_ENV = "SQLMODEL_ASYNC_CURSOR_SECRET"
+_CURSOR_VERSION = 1
+
+
+class InvalidPageError(DatabaseError, ValueError):
+    """`page` or `size` (or a cursor `limit`) is out of range (HTTP 422); `column` names
+    the parameter."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message, column=parameter)
+
+
+class InvalidCursorError(DatabaseError, ValueError):
+    """A cursor that was tampered with, truncated, signed with another secret, or issued
+    for another model or order (HTTP 400)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid cursor: {reason}", detail="invalid cursor")
+
+
+class InsecureCursorSecretWarning(UserWarning):
+    """No cursor secret was configured: a random one is used for this process only."""
+
+
+class Page(BaseModel, Generic[T]):
+    """One numbered page. `total` and `pages` are None when the count was skipped."""
+
+    items: list[T]
+    total: int | None
+    page: int
+    size: int
+    pages: int | None
+
+
+class CursorPage(BaseModel, Generic[T]):
+    """One keyset page; pass `next_cursor` as `after=` for the next one (None: last page)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+# --- the cursor codec -------------------------------------------------------------------
+
+
+class CursorCodec:
+    """Signs and checks cursors with HMAC-SHA256 under `secret` (at least 16 bytes).
+
+    Every process that serves the same clients needs the same secret: configure it, e.g.
+    `CursorCodec(settings.cursor_secret)` or the `SQLMODEL_ASYNC_CURSOR_SECRET` variable.
+    """
+
+    def __init__(self, secret: str | bytes) -> None:
+        key = secret.encode() if isinstance(secret, str) else bytes(secret)
+        if len(key) < 16:
+            raise ConfigurationError("the cursor secret must be at least 16 bytes long")
+        self._key = key
+
+    def encode(self, keyset: Keyset, values: Sequence[Any]) -> str:
+        payload = json.dumps(
+            [_CURSOR_VERSION, keyset.scope, to_jsonable_python(list(values))],
+            separators=(",", ":"),
+        ).encode()
+        return f"{_b64(payload)}.{_b64(self._sign(payload))}"
+
+    def decode(self, keyset: Keyset, cursor: str) -> list[Any]:
+        """The order values in `cursor`, typed as the columns; raises InvalidCursorError."""
+        body, dot, signature = cursor.partition(".")
+        if not dot:
+            raise InvalidCursorError("malformed")
+        try:
+            payload = _unb64(body)
+            given = _unb64(signature)
+        except (binascii.Error, ValueError):
+            raise InvalidCursorError("malformed") from None
+        if not hmac.compare_digest(given, self._sign(payload)):
+            raise InvalidCursorError("bad signature (tampered, or signed with another secret)")
+        try:
+            version, scope, values = json.loads(payload)
+        except (ValueError, TypeError):
+            raise InvalidCursorError("malformed") from None
+        if version != _CURSOR_VERSION or scope != keyset.scope:
+            raise InvalidCursorError("issued for another model or order")
+        if not isinstance(values, list) or len(values) != len(keyset.columns):
+            raise InvalidCursorError("malformed")
+        try:
+            return [
+                None if value is None else _adapter(column.column.type).validate_python(value)
+                for column, value in zip(keyset.columns, values, strict=True)
+            ]
+        except PydanticValidationError:
+            raise InvalidCursorError("malformed") from None
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    if not text.isascii():
+        raise ValueError("not base64")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@cache
+def _adapter(column_type: Any) -> TypeAdapter[Any]:
+    """Turns a cursor's JSON value back into the column's Python type (datetime, Decimal,
+    UUID...); untyped columns take the JSON value as it is."""
+    python_type: Any = Any
+    while column_type is not None:
+        try:
+            python_type = column_type.python_type
+        except NotImplementedError:
+            python_type = Any
+        if python_type is not object:
+            break
+        # A TypeDecorator that does not say: its Python values are those of the type it wraps.
+        column_type = getattr(column_type, "impl_instance", None)
+        python_type = Any
+    return TypeAdapter(python_type)
+
+
+@cache
+def default_codec() -> CursorCodec:
+    """The codec for `SQLMODEL_ASYNC_CURSOR_SECRET`, or, if unset, a random secret for this
+    process with a warning (cursors then do not survive a restart or cross workers)."""
+    secret = os.environ.get(CURSOR_SECRET_ENV)
+    if secret:
+        return CursorCodec(secret)
+    warnings.warn(
+        f"{CURSOR_SECRET_ENV} is not set: cursors are signed with a random per-process "
+        "secret (fine for development; set it, or pass secret=, in production)",
+        InsecureCursorSecretWarning,
+        stacklevel=2,
+    )
+    return CursorCodec(secrets.token_bytes(32))
+
+
+def codec_for(secret: str | bytes | CursorCodec | None) -> CursorCodec:
+    if secret is None:
+        return default_codec()
+    return secret if isinstance(secret, CursorCodec) else CursorCodec(secret)
+
+
+# --- the queries ------------------------------------------------------------------------
+
+
+def check_size(name: str, value: int, max_size: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= max_size:
+        raise InvalidPageError(
+            name, f"{name} must be an integer from 1 to {max_size}, got {value!r}"
+        )
+
+
+async def offset_page(
+    session: AsyncSession,
+    statement: Any,
+    count: Any,
+    *,
+    page: int,
+    size: int,
+    include_total: bool,
+    max_size: int,
+) -> Page[Any]:
+    """Page `page` of `statement` (already ordered), with the total from `count`.
+
+    The total comes from its own COUNT, so it stays right past the last page (a window
+    `count(*) OVER ()` would say 0 there). A short page gives the total without it.
+    """
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise InvalidPageError("page", f"page must be an integer >= 1, got {page!r}")
+    check_size("size", size, max_size)
+    offset = (page - 1) * size
+    items = list((await session.exec(statement.offset(offset).limit(size))).unique().all())
+    total: int | None = None
+    if include_total:
+        if items and len(items) < size:
+            total = offset + len(items)  # the last page: no COUNT needed
+        else:
+            total = int((await session.exec(count)).one())
+    pages = None if total is None else -(-total // size)
+    return Page(items=items, total=total, page=page, size=size, pages=pages)
+
+
+async def cursor_page(
+    session: AsyncSession,
+    statement: Any,
+    keyset: Keyset,
+    *,
+    limit: int,
+    after: str | None,
+    codec: CursorCodec,
+    backend: Backend,
+    max_size: int,
+) -> CursorPage[Any]:
+    """Up to `limit` rows of `statement` (unordered: the keyset orders it) after the row
+    that `after` points at; `next_cursor` is None on the last page."""
+    check_size("limit", limit, max_size)
+    if after:
+        values = codec.decode(keyset, after)
+        statement = statement.where(keyset.after(values, backend))
+    # One row more than asked tells whether there is a next page.
+    statement = statement.order_by(None).order_by(*keyset.order_by()).limit(limit + 1)
+    items = list((await session.exec(statement)).unique().all())
+    next_cursor = None
+    if len(items) > limit:
+        items = items[:limit]
+        next_cursor = codec.encode(keyset, keyset.values_of(items[-1]))
+    return CursorPage(items=items, next_cursor=next_cursor)
