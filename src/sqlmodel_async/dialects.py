@@ -159,7 +159,10 @@ def _classify_mysql(exc: BaseException) -> ErrorInfo:
 _SQLITE_KINDS = {
     2067: "unique",  # SQLITE_CONSTRAINT_UNIQUE
     1555: "unique",  # SQLITE_CONSTRAINT_PRIMARYKEY
-    787: "foreign_key",  # SQLITE_CONSTRAINT_FOREIGNKEY
+    787: "foreign_key",  # SQLITE_CONSTRAINT_FOREIGNKEY (either way: see Repository)
+    # SQLITE_CONSTRAINT_TRIGGER: an ON DELETE/UPDATE RESTRICT action refused, so the row
+    # is still referenced (other trigger failures are not foreign keys: see below).
+    1811: "referenced",
     1299: "not_null",  # SQLITE_CONSTRAINT_NOTNULL
     275: "check",  # SQLITE_CONSTRAINT_CHECK
     8: "read_only",  # SQLITE_READONLY
@@ -177,6 +180,8 @@ def _classify_sqlite(exc: BaseException) -> ErrorInfo:
     code = getattr(driver, "sqlite_errorcode", None)
     kind = _SQLITE_KINDS.get(code or -1) or _SQLITE_KINDS.get((code or -1) & 0xFF, "other")
     if kind == "transient" and "locked" not in str(driver) and "busy" not in str(driver).lower():
+        kind = "other"
+    if kind == "referenced" and "FOREIGN KEY" not in str(driver):
         kind = "other"
     column = None
     constraint = None

@@ -36,6 +36,11 @@ class ConfigurationError(DatabaseError, ValueError):
     """A Database was configured with options its backend cannot honour."""
 
 
+class InvalidDataError(DatabaseError, ValueError):
+    """The caller's data cannot be written as given: an unknown field, or a change to the
+    primary key. Nothing was sent to the database."""
+
+
 class NotFoundError(DatabaseError):
     """A row that must exist does not (e.g. `update()` of an unknown key)."""
 

@@ -7,20 +7,21 @@ scope that opened the session (`db.transaction()`, a service method) decides whe
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 from sqlalchemy.orm import Mapper
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from .dialects import BACKEND_INFO_KEY, Backend, backend_for
-from .errors import DatabaseError, ForeignKeyError, NotFoundError, translate
+from .errors import DatabaseError, ForeignKeyError, InvalidDataError, NotFoundError, translate
 from .keyset import Keyset
 from .loading import Loadable, loader_options
 from .pagination import (
@@ -205,8 +206,11 @@ class Repository(Generic[ModelT]):
             values = data.model_dump() if isinstance(data, BaseModel) else dict(data)
             self._check_fields(values)
             instance = self._validate(values)
-        self.session.add(instance)
-        await self._flush(instance)
+
+        async def add() -> None:
+            self.session.add(instance)
+
+        await self._write(instance, add)
         return instance
 
     async def update(self, key: Any, data: BaseModel | Mapping[str, Any]) -> ModelT:
@@ -221,13 +225,20 @@ class Repository(Generic[ModelT]):
         for column in self._primary_key:
             key_name = str(column.key)
             if key_name in values and values[key_name] != getattr(instance, key_name):
-                raise ValueError(f"update() cannot change the primary key {key_name!r}")
+                raise InvalidDataError(
+                    f"update() cannot change the primary key {key_name!r}", column=key_name
+                )
             values.pop(key_name, None)
         if not isinstance(data, BaseModel):
-            # A plain mapping has not been validated: validate the merged result.
-            self._validate({**instance.model_dump(), **values})
-        instance.sqlmodel_update(values)
-        await self._flush(instance)
+            # A plain mapping has not been validated: validate the merged result and write
+            # the validated (coerced) values, not the raw ones.
+            validated = self._validate({**instance.model_dump(), **values})
+            values = {name: getattr(validated, name) for name in values}
+
+        async def change() -> None:
+            instance.sqlmodel_update(values)
+
+        await self._write(instance, change)
         return instance
 
     async def delete(self, key: Any) -> bool:
@@ -235,8 +246,11 @@ class Repository(Generic[ModelT]):
         instance = await self.get(key)
         if instance is None:
             return False
-        await self.session.delete(instance)
-        await self._flush(instance)
+
+        async def remove() -> None:
+            await self.session.delete(instance)
+
+        await self._write(instance, remove)
         return True
 
     def _validate(self, values: dict[str, Any]) -> ModelT:
@@ -247,23 +261,52 @@ class Repository(Generic[ModelT]):
     def _check_fields(self, values: Mapping[str, Any]) -> None:
         unknown = sorted(set(values) - set(self._mapper.columns.keys()))
         if unknown:
-            raise ValueError(f"{self.model.__name__} has no field(s) {', '.join(unknown)}")
+            raise InvalidDataError(
+                f"{self.model.__name__} has no field(s) {', '.join(unknown)}", column=unknown[0]
+            )
 
-    async def _flush(self, instance: ModelT) -> None:
-        """Flush; on a refusal roll back (the session stays usable) and raise it translated."""
-        values = {column.key: getattr(instance, column.key, None) for column in self._columns()}
+    async def _write(self, instance: ModelT, change: Callable[[], Awaitable[None]]) -> None:
+        """Apply `change` and flush it. On a refusal only this write is undone and the error
+        is raised translated; the session stays usable.
+
+        Inside a transaction that already did something, the write runs in a savepoint, so
+        a caught refusal does not take the caller's earlier work with it. In a fresh
+        transaction there is nothing else to lose: a plain rollback saves the round trips.
+        """
+        savepoint: AsyncSessionTransaction | None = None
+        values: dict[str, Any] = {}
         try:
+            if self.session.in_transaction():
+                savepoint = await self.session.begin_nested()
+            await change()
+            values = {column.key: getattr(instance, column.key, None) for column in self._columns()}
             await self.session.flush()
         except sa_exc.DBAPIError as error:
+            await self._undo(savepoint)
+            raise await self._translated(error, values) from error
+        except BaseException:
+            await self._undo(savepoint)
+            raise
+        if savepoint is not None:
+            await savepoint.commit()
+
+    async def _undo(self, savepoint: AsyncSessionTransaction | None) -> None:
+        if savepoint is not None:
+            await savepoint.rollback()
+        else:
             await self.session.rollback()
-            translated = translate(error, self.backend)
-            if isinstance(translated, DatabaseError) and translated.column is None:
-                translated.column = self._constraint_columns(translated.constraint)
-            if isinstance(translated, ForeignKeyError) and translated.column is None:
-                # SQLite names neither the column nor which way the reference failed.
-                translated.column = await self._missing_reference(values)
-                translated.missing_reference = translated.column is not None
-            raise translated from error
+
+    async def _translated(
+        self, error: sa_exc.DBAPIError, values: Mapping[str, Any]
+    ) -> BaseException:
+        translated = translate(error, self.backend)
+        if isinstance(translated, DatabaseError) and translated.column is None:
+            translated.column = self._constraint_columns(translated.constraint)
+        if isinstance(translated, ForeignKeyError) and translated.column is None:
+            # SQLite names neither the column nor which way the reference failed.
+            translated.column = await self._missing_reference(values)
+            translated.missing_reference = translated.column is not None
+        return translated
 
     def _constraint_columns(self, name: str | None) -> str | None:
         """The column(s) of the table's constraint or index called `name`, if we know it."""
@@ -288,8 +331,8 @@ class Repository(Generic[ModelT]):
                 continue
             for foreign_key in column.foreign_keys:
                 target = foreign_key.column
-                found = await self.session.execute(
-                    sa.select(sa.literal(1)).select_from(target.table).where(target == value)
+                found = await self.session.exec(
+                    select(sa.literal(1)).select_from(target.table).where(target == value)
                 )
                 if found.first() is None:
                     return str(column.key)
