@@ -56,13 +56,17 @@ class Backend:
     #: Whether NULL sorts after every value in ascending order (PostgreSQL) rather than
     #: before (SQLite, MariaDB/MySQL): keyset clauses over nullable columns follow it.
     nulls_sort_high: bool = False
-    #: Whether the planner turns a row-value comparison `(a, b) > (:a, :b)` into an index
-    #: range (keyset pagination); where it does not (MariaDB scans the whole index), the
-    #: expanded `a >= :a AND (a > :a OR (a = :a AND b > :b))` form is used.
-    keyset_row_values: bool = False
-    #: Whether NULL sorts after every value in ascending order (PostgreSQL) rather than
-    #: before (SQLite, MariaDB/MySQL): keyset clauses over nullable columns follow it.
-    nulls_sort_high: bool = False
+    #: Bulk writes send one array per column (`unnest`): the statement does not grow
+    #: with the rows, so no parameter limit applies.
+    bulk_arrays: bool = False
+    #: create_many(returning=False) may COPY through the driver (asyncpg).
+    bulk_copy: bool = False
+    #: How update_many joins the rows to the table where arrays are not available:
+    #: "values" (`UPDATE ... FROM (VALUES ...) AS v`, SQLite) or "union_join"
+    #: (`UPDATE t JOIN (SELECT ... UNION ALL SELECT ...) v`, MariaDB/MySQL).
+    update_from: str = "values"
+    #: upsert_many's clause: "on_conflict" (ON CONFLICT DO UPDATE) or "on_duplicate_key".
+    upsert: str = "on_conflict"
 
     def membership(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         """Yield WHERE clauses that together select `column IN values`.
@@ -216,7 +220,6 @@ SQLITE = Backend(
     read_only_end="PRAGMA query_only = OFF",
     classify=_classify_sqlite,
     keyset_row_values=True,
-    keyset_row_values=True,
 )
 POSTGRESQL = Backend(
     name="postgresql",
@@ -228,8 +231,8 @@ POSTGRESQL = Backend(
     has_array_any=True,
     keyset_row_values=True,
     nulls_sort_high=True,
-    keyset_row_values=True,
-    nulls_sort_high=True,
+    bulk_arrays=True,
+    bulk_copy=True,
 )
 MYSQL = Backend(
     name="mysql",
@@ -240,6 +243,8 @@ MYSQL = Backend(
     read_only_begin="START TRANSACTION READ ONLY",
     read_only_end=None,
     classify=_classify_mysql,
+    update_from="union_join",
+    upsert="on_duplicate_key",
 )
 
 _BY_NAME = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "mysql": MYSQL, "mariadb": MYSQL}

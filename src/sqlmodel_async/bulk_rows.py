@@ -1,0 +1,342 @@
+"""Rows for bulk writes: what a model's table accepts, defaults, checks and grouping.
+
+A `TablePlan` is computed once per model. It turns each input row (a model instance, a
+mapping or a pydantic model) into a dict of column values with the defaults the ORM would
+apply, checks the values column by column with pydantic, and groups rows that share the
+same columns so each group is one statement.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import PydanticUndefined
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapper
+from sqlmodel import SQLModel
+
+from .errors import InvalidDataError
+
+#: Column types whose values asyncpg's COPY encodes exactly as it would encode the same
+#: value bound to an INSERT parameter (after SQLAlchemy's bind processing).
+_COPY_TYPES = (
+    sa.Integer, sa.Float, sa.Numeric, sa.String, sa.Boolean, sa.DateTime, sa.Date,
+    sa.Time, sa.Interval, sa.Uuid, sa.LargeBinary,
+)
+_IMMUTABLE = (int, float, str, bool, bytes, type(None), tuple, frozenset)
+
+
+class BulkInputError(InvalidDataError):
+    """A row given to a bulk call is invalid (unknown or missing field, a value of the
+    wrong type) or the call's options are (a conflict target that is not a unique key).
+    Raised before that chunk is sent: the caller's rollback undoes earlier chunks.
+
+    `row` is the row's position in the input, `column` the field at fault (if one is)."""
+
+    def __init__(self, message: str, *, row: int | None = None, field: str | None = None):
+        super().__init__(message, column=field)
+        self.row = row
+
+
+@dataclass(eq=False)
+class TablePlan:
+    model: type[SQLModel]
+    table: sa.Table
+    keys: tuple[str, ...]  # the mapped column attributes, in table order
+    pk: tuple[str, ...]
+    #: The auto-increment primary key the database hands out, if the table has one.
+    autoincrement: str | None
+    required: frozenset[str]
+    defaults: dict[str, Any]
+    factories: tuple[tuple[str, Callable[[], Any]], ...]
+    #: Columns whose Python-side SQLAlchemy default replaces a None (as the ORM does).
+    column_defaults: tuple[tuple[str, Callable[[], Any]], ...]
+    #: Columns where None means "let the database fill it in": left out of the INSERT.
+    omittable: tuple[str, ...]
+    unique_keys: tuple[frozenset[str], ...]
+    adapters: dict[str, TypeAdapter[list[Any]]]
+    columns_by_key: dict[str, sa.Column[Any]]
+    cache: dict[Hashable, Any] = field(default_factory=dict)
+
+    @property
+    def manager(self) -> Any:
+        return sa.inspect(self.model).class_manager
+
+    @property
+    def key_set(self) -> frozenset[str]:
+        return frozenset(self.keys)
+
+    @property
+    def single_pk(self) -> str:
+        if len(self.pk) != 1:
+            raise TypeError(f"{self.model.__name__} has a composite primary key")
+        return self.pk[0]
+
+    def column(self, key: str) -> sa.Column[Any]:
+        return self.columns_by_key[key]
+
+    # --- one row -----------------------------------------------------------------------
+
+    def insert_row(self, row: Any, index: int) -> dict[str, Any]:
+        """All column values of `row`, with the defaults the ORM would apply."""
+        if isinstance(row, self.model):
+            state = row.__dict__
+            values = {key: state.get(key) for key in self.keys}
+        else:
+            data = self._mapping(row, index)
+            given = data.keys()
+            if not (given <= self.key_set and given >= self.required):
+                self._refuse_keys(given, index)
+            values = {**self.defaults, **data}
+            for key, factory in self.factories:
+                if key not in data:
+                    values[key] = factory()
+        for key, default in self.column_defaults:
+            if values[key] is None:
+                values[key] = default()
+        return values
+
+    def update_row(self, row: Any, index: int) -> dict[str, Any]:
+        """The values of an update row: the primary key and the fields to change."""
+        data = dict(row.model_dump(exclude_unset=True) if isinstance(row, BaseModel) else
+                    self._mapping(row, index))
+        if not data.keys() <= self.key_set:
+            self._refuse_keys(data.keys(), index)
+        for key in self.pk:
+            if data.get(key) is None:
+                raise BulkInputError(
+                    f"row {index}: update_many needs the primary key {key!r}", row=index, field=key
+                )
+        return data
+
+    def upsert_row(self, row: Any, index: int) -> tuple[dict[str, Any], frozenset[str]]:
+        """The row's insert values and the fields the caller gave (what a conflict updates)."""
+        values = self.insert_row(row, index)
+        if isinstance(row, self.model):
+            given = frozenset(key for key in self.keys if key not in self.pk)
+        else:
+            given = frozenset(self._mapping(row, index))
+        return values, given
+
+    def _mapping(self, row: Any, index: int) -> Mapping[str, Any]:
+        if isinstance(row, Mapping):
+            return row
+        if isinstance(row, BaseModel):
+            return row.model_dump()
+        raise BulkInputError(
+            f"row {index}: expected a {self.model.__name__}, a mapping or a pydantic model, "
+            f"got {type(row).__name__}",
+            row=index,
+        )
+
+    def _refuse_keys(self, given: Any, index: int) -> None:
+        unknown = sorted(set(given) - self.key_set)
+        if unknown:
+            raise BulkInputError(
+                f"row {index}: {self.model.__name__} has no field(s) {', '.join(unknown)}",
+                row=index, field=unknown[0],
+            )
+        missing = sorted(self.required - set(given))
+        raise BulkInputError(
+            f"row {index}: missing required field(s) {', '.join(missing)}",
+            row=index, field=missing[0],
+        )
+
+    # --- many rows -------------------------------------------------------------------
+
+    def insert_groups(
+        self,
+        rows: list[dict[str, Any]],
+        *,
+        last_wins: Sequence[str] = (),
+        extra: Sequence[Hashable] | None = None,
+    ) -> list[tuple[list[int], tuple[str, ...]]]:
+        """(positions, columns) per group of rows that insert the same columns.
+
+        With `last_wins`, rows sharing those columns' values are reduced to the last one.
+        """
+        positions = _last_of_each(rows, last_wins) if last_wins else range(len(rows))
+        groups: dict[tuple[tuple[bool, ...], Hashable], list[int]] = {}
+        omittable = self.omittable
+        for i in positions:
+            row = rows[i]
+            signature = tuple(row[key] is None for key in omittable)
+            groups.setdefault((signature, extra[i] if extra else None), []).append(i)
+        result = []
+        for (signature, _), members in groups.items():
+            left_out = {key for key, none in zip(omittable, signature, strict=True) if none}
+            result.append((members, tuple(key for key in self.keys if key not in left_out)))
+        return result
+
+    def key_groups(
+        self, rows: list[dict[str, Any]], *, last_wins: Sequence[str]
+    ) -> list[tuple[list[int], tuple[str, ...]]]:
+        """(positions, columns) per group of update rows that set the same columns."""
+        groups: dict[frozenset[str], list[int]] = {}
+        for i in _last_of_each(rows, last_wins):
+            groups.setdefault(frozenset(rows[i]), []).append(i)
+        order = {key: n for n, key in enumerate(self.keys)}
+        return [
+            (members, tuple(sorted(names, key=order.__getitem__)))
+            for names, members in groups.items()
+        ]
+
+    def columns(
+        self, group: list[dict[str, Any]], keys: Sequence[str], start: int, positions: list[int]
+    ) -> list[list[Any]]:
+        """The group's values column by column, each column checked in one pydantic call."""
+        out = []
+        for key in keys:
+            values = [row[key] for row in group]
+            adapter = self.adapters.get(key)
+            if adapter is not None:
+                try:
+                    values = adapter.validate_python(values)
+                except ValidationError as error:
+                    first = error.errors()[0]
+                    where = first["loc"][0] if first["loc"] else 0
+                    index = start + positions[int(where)]
+                    raise BulkInputError(
+                        f"row {index}: field {key!r}: {first['msg']}", row=index, field=key
+                    ) from None
+            out.append(values)
+        return out
+
+    # --- upserts ---------------------------------------------------------------------
+
+    def conflict_target(self, conflict: Sequence[Any]) -> tuple[str, ...]:
+        """The conflict columns as keys; refused unless they are the primary key or a
+        unique constraint/index of the table (what ON CONFLICT / ON DUPLICATE KEY need)."""
+        if isinstance(conflict, str):
+            conflict = [conflict]
+        keys = self.keys_of(conflict, "conflict")
+        if not keys:
+            raise BulkInputError("upsert_many needs conflict=[...] columns")
+        if frozenset(keys) not in self.unique_keys:
+            options = " or ".join(sorted(repr(sorted(k)) for k in self.unique_keys))
+            raise BulkInputError(
+                f"conflict={list(keys)!r} is not the primary key or a unique key of "
+                f"{self.model.__name__}: use one of {options}"
+            )
+        return keys
+
+    def keys_of(self, names: Sequence[Any], what: str) -> tuple[str, ...]:
+        keys = tuple(name if isinstance(name, str) else str(name.key) for name in names)
+        unknown = sorted(set(keys) - self.key_set)
+        if unknown:
+            raise BulkInputError(
+                f"{what}=: {self.model.__name__} has no field(s) {', '.join(unknown)}"
+            )
+        return keys
+
+    def upsert_sets(
+        self, keys: tuple[str, ...], target: tuple[str, ...], chosen: tuple[str, ...] | None,
+        given: frozenset[str],
+    ) -> tuple[str, ...]:
+        """The columns a conflicting row updates: `update=` if given, else the fields the
+        caller gave, never the conflict columns or the primary key."""
+        names = set(chosen) if chosen is not None else set(given) - set(self.pk)
+        return tuple(key for key in keys if key in names and key not in target)
+
+    # --- PostgreSQL COPY ---------------------------------------------------------------
+
+    def copy_safe(self, dialect: Dialect, keys: tuple[str, ...]) -> bool:
+        cached = self.cache.get(("copy", dialect.name, keys))
+        if cached is None:
+            cached = all(_copy_type(self.column(key).type, dialect) for key in keys)
+            self.cache[("copy", dialect.name, keys)] = cached
+        return bool(cached)
+
+
+def _copy_type(type_: Any, dialect: Dialect) -> bool:
+    impl = type_.dialect_impl(dialect)
+    if isinstance(impl, sa.TypeDecorator):
+        impl = impl.load_dialect_impl(dialect)
+    return isinstance(impl, _COPY_TYPES) and not isinstance(impl, (sa.Enum, sa.PickleType))
+
+
+def _last_of_each(rows: list[dict[str, Any]], key: Sequence[str]) -> list[int]:
+    """Positions of the rows that survive when later rows replace earlier ones with the
+    same values in `key` (rows with a None there never collide)."""
+    latest: dict[Hashable, int] = {}
+    for i, row in enumerate(rows):
+        value = tuple(row.get(name) for name in key)
+        latest[(i,) if None in value else value] = i
+    return sorted(latest.values())
+
+
+@functools.cache
+def plan_for(model: type[SQLModel]) -> TablePlan:
+    mapper: Mapper[Any] = sa.inspect(model)
+    mapper.registry.configure()
+    table = mapper.local_table
+    assert isinstance(table, sa.Table)
+    columns = {str(key): column for key, column in mapper.columns.items()}
+    key_of: dict[Any, str] = {column: key for key, column in columns.items()}
+    pk = tuple(key_of[column] for column in mapper.primary_key)
+    auto = table.autoincrement_column
+    autoincrement = key_of.get(auto) if auto is not None else None
+
+    defaults: dict[str, Any] = {}
+    factories: list[tuple[str, Callable[[], Any]]] = []
+    required: set[str] = set()
+    adapters: dict[str, TypeAdapter[list[Any]]] = {}
+    for key in columns:
+        info = model.model_fields.get(key)
+        if info is None:
+            defaults[key] = None
+            continue
+        if info.default_factory is not None:
+            factories.append((key, info.default_factory))  # type: ignore[arg-type]
+        elif info.default is PydanticUndefined:
+            required.add(key)
+        elif isinstance(info.default, _IMMUTABLE):
+            defaults[key] = info.default
+        else:  # a mutable default is copied per row, as pydantic does
+            factories.append((key, functools.partial(copy.deepcopy, info.default)))
+        metadata = [item for item in info.metadata if type(item).__module__ != "sqlmodel.main"]
+        item = Annotated[(info.annotation, *metadata)] if metadata else info.annotation
+        adapters[key] = TypeAdapter(list[item])  # type: ignore[valid-type]
+    column_defaults = []
+    omittable = []
+    for key, column in columns.items():
+        default = column.default
+        if isinstance(default, sa.ColumnDefault) and default.is_scalar:
+            column_defaults.append((key, functools.partial(lambda v: v, default.arg)))
+        elif isinstance(default, sa.ColumnDefault) and default.is_callable:
+            column_defaults.append((key, functools.partial(default.arg, None)))
+        if column is auto or column.server_default is not None:
+            omittable.append(key)
+    return TablePlan(
+        model=model,
+        table=table,
+        keys=tuple(columns),
+        pk=pk,
+        autoincrement=autoincrement,
+        required=frozenset(required),
+        defaults=defaults,
+        factories=tuple(factories),
+        column_defaults=tuple(column_defaults),
+        omittable=tuple(omittable),
+        unique_keys=_unique_keys(table, key_of),
+        adapters=adapters,
+        columns_by_key=columns,
+    )
+
+
+def _unique_keys(table: sa.Table, key_of: dict[Any, str]) -> tuple[frozenset[str], ...]:
+    found: list[frozenset[str]] = []
+    for constraint in table.constraints:
+        if isinstance(constraint, (sa.UniqueConstraint, sa.PrimaryKeyConstraint)):
+            found.append(frozenset(key_of[c] for c in constraint.columns if c in key_of))
+    for index in table.indexes:
+        if index.unique and not index.dialect_kwargs.get("postgresql_where"):
+            found.append(frozenset(key_of[c] for c in index.columns if c in key_of))
+    found.extend(frozenset([key_of[c]]) for c in table.columns if c.unique and c in key_of)
+    return tuple(dict.fromkeys(k for k in found if k))
