@@ -102,3 +102,23 @@ class Gauge(Base, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     level: int
+
+
+def _badge_token() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+class Badge(Base, table=True):
+    """Bulk writes: a composite unique key, a default and per-row default factories."""
+
+    __tablename__ = "t_badge"
+    __table_args__ = (sa.UniqueConstraint("owner", "code", name="uq_badge_owner_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str
+    code: str
+    points: int = Field(default=10)
+    token: str = Field(default_factory=_badge_token)
+    note: str | None = Field(default=None)
