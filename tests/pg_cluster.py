@@ -229,6 +229,15 @@ class Bouncer:
     url: URL  # the primary's database, through PgBouncer
     pool_size: int
 
+    def server_connections(self) -> int:
+        """Server connections PgBouncer holds to the URL's database (its admin console)."""
+        rows = _run([
+            str(PG_BIN / "psql"), "-X", "-At", "-F", "|", "-h", "127.0.0.1",
+            "-p", str(self.url.port), "-U", self.url.username or "postgres", "-d", "pgbouncer",
+            "-c", "SHOW SERVERS",
+        ]).splitlines()
+        return sum(1 for row in rows if row.split("|")[2:3] == [self.url.database])
+
 
 def start_pgbouncer(primary: URL, *, pool_size: int = 4) -> Bouncer:
     if not Path(PGBOUNCER).exists():
@@ -252,6 +261,7 @@ max_db_connections = {pool_size}
 min_pool_size = 0
 reserve_pool_size = 0
 max_client_conn = 1000
+admin_users = {user}
 logfile = {directory}/pgbouncer.log
 """
     files = {"pgbouncer.ini": ini, "userlist.txt": f'"{user}" ""\n'}
