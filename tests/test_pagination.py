@@ -122,7 +122,9 @@ async def test_pages_over_duplicates_never_repeat_or_skip(db: Database) -> None:
     ("page", "size", "parameter"),
     [(0, 10, "page"), (-1, 10, "page"), (1, 0, "size"), (1, 1001, "size"), (True, 10, "page")],
 )
-async def test_bad_page_or_size_is_refused(db: Database, page: Any, size: int, parameter: str) -> None:
+async def test_bad_page_or_size_is_refused(
+    db: Database, page: Any, size: int, parameter: str
+) -> None:
     async with db.session() as session:
         with pytest.raises(InvalidPageError) as caught:
             await Repository(Hero, session).paginate(page, size)
@@ -385,7 +387,9 @@ async def test_bad_limits_and_orders_are_refused(db: Database) -> None:
 # --- the comparison form per backend ----------------------------------------------------------
 
 
-DIALECTS = {"postgresql": postgresql.dialect(), "sqlite": sqlite.dialect(), "mysql": mysql.dialect()}
+DIALECTS = {
+    "postgresql": postgresql.dialect(), "sqlite": sqlite.dialect(), "mysql": mysql.dialect()
+}
 
 
 @pytest.mark.parametrize(
