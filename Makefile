@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit bench clean services
+.PHONY: install run test lint typecheck unit bench clean services test-deps
 
 install: $(STAMP)
 
@@ -23,8 +23,12 @@ lint: install
 	$(BIN)/ruff check src examples/heroes/src tests examples/heroes/tests benchmarks
 	$(BIN)/mypy --strict src/sqlmodel_async examples/heroes/src/heroes
 
-unit: install
+unit: install test-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# System packages the tests start themselves (PgBouncer), installed when missing.
+test-deps:
+	bash .ci/test-deps
 
 test: lint unit
 
