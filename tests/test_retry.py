@@ -468,23 +468,38 @@ async def test_exhausted_retries_raise_transient_error_with_the_last_cause(
 
 
 async def test_sqlite_busy_is_retried_until_the_lock_is_free(
-    db: Database, impatient: Database
+    db: Database, impatient: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Another writer holds the lock; `impatient` has busy timeout 0, so its BEGIN IMMEDIATE
+    gets SQLITE_BUSY at once and is retried until the other writer commits. The unit of
+    work itself runs once: with the lock taken at BEGIN it never starts on a locked file."""
     only(db, "sqlite")
     calls = 0
-    async with db.sessionmaker() as holder:
-        await run(holder, sa.insert(Hero).values(name="holder", secret_name="s"))
+    released: list[asyncio.Task[None]] = []
 
-        async def work(session: AsyncSession) -> None:
-            nonlocal calls
-            calls += 1
-            if calls == 2:
-                await holder.commit()  # the other writer finishes meanwhile
-            session.add(Hero(name="writer", secret_name="s"))
-            await session.flush()
+    class ReleaseOnFirstRetry(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if not released:
+                released.append(asyncio.get_running_loop().create_task(holder.commit()))
 
-        await impatient.run_in_transaction(work, retries=3, backoff=0.001)
-    assert calls == 2
+    async def work(session: AsyncSession) -> None:
+        nonlocal calls
+        calls += 1
+        session.add(Hero(name="writer", secret_name="s"))
+        await session.flush()
+
+    handler = ReleaseOnFirstRetry(logging.WARNING)
+    logging.getLogger("sqlmodel_async.retry").addHandler(handler)
+    caplog.set_level(logging.WARNING, logger="sqlmodel_async.retry")
+    try:
+        async with db.sessionmaker() as holder:
+            await run(holder, sa.insert(Hero).values(name="holder", secret_name="s"))
+            await impatient.run_in_transaction(work, retries=20, backoff=0.01, max_backoff=0.05)
+    finally:
+        logging.getLogger("sqlmodel_async.retry").removeHandler(handler)
+    assert released  # it did meet the lock
+    assert all("database is locked" in r.getMessage() for r in caplog.records)
+    assert calls == 1
     assert await hero_count(db) == 2
 
 

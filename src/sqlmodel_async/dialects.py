@@ -49,6 +49,9 @@ class Backend:
     classify: Callable[[BaseException], ErrorInfo] = field(repr=False)
     #: Whether `col = ANY(:array)` is available: one parameter for any number of keys.
     has_array_any: bool = False
+    #: Statement that begins a transaction meant to write, where the plain BEGIN would let
+    #: it fail on lock upgrade (SQLite: BEGIN IMMEDIATE), else None.
+    write_begin: str | None = None
     #: Whether the planner turns a row-value comparison `(a, b) > (:a, :b)` into an index
     #: range (keyset pagination); where it does not (MariaDB scans the whole index), the
     #: expanded `a >= :a AND (a > :a OR (a = :a AND b > :b))` form is used.
@@ -219,6 +222,7 @@ SQLITE = Backend(
     read_only_begin="PRAGMA query_only = ON",
     read_only_end="PRAGMA query_only = OFF",
     classify=_classify_sqlite,
+    write_begin="BEGIN IMMEDIATE",
     keyset_row_values=True,
 )
 POSTGRESQL = Backend(
