@@ -108,6 +108,7 @@ _PG_KINDS = {
     "57P01": "transient",  # admin_shutdown (server restart, pg_terminate_backend)
     "57P02": "transient",  # crash_shutdown
     "57P03": "transient",  # cannot_connect_now
+    "53300": "transient",  # too_many_connections
 }
 _PG_KEY_COLUMNS = re.compile(r"Key \(([^)]+)\)")
 
@@ -140,6 +141,8 @@ _MYSQL_KINDS = {
     1205: "transient",  # lock wait timeout
     2006: "transient",  # server has gone away
     2013: "transient",  # lost connection during query
+    2002: "transient",  # can't connect through the socket
+    2003: "transient",  # can't connect to the server (down, restarting)
     1927: "transient",  # connection was killed (KILL of this session)
 }
 _MYSQL_CONSTRAINT = re.compile(r"(?:for key|CONSTRAINT) [`']([^`']+)[`']")
@@ -149,9 +152,14 @@ _MYSQL_COLUMN = re.compile(r"(?:Column|Field) '([^']+)'")
 
 def _classify_mysql(exc: BaseException) -> ErrorInfo:
     driver = _driver_error(exc)
-    args: tuple[Any, ...] = tuple(
-        getattr(driver, "args", ()) or getattr(getattr(exc, "orig", None), "args", ())
-    )
+    # The (code, message) pair sits on the driver's own error; its __cause__ may be the
+    # socket's OSError (errno first), which must not be read as a MySQL code.
+    args: tuple[Any, ...] = ()
+    for candidate in (getattr(exc, "orig", None), driver):
+        if candidate is not None and not isinstance(candidate, OSError):
+            args = tuple(getattr(candidate, "args", ()))
+            if args and isinstance(args[0], int):
+                break
     code = args[0] if args and isinstance(args[0], int) else 0
     message = str(args[1]) if len(args) > 1 else str(driver)
     kind = _MYSQL_KINDS.get(code, "other")

@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
@@ -27,6 +28,7 @@ from .errors import (
     DatabaseError,
     DuplicateKeyError,
     ForeignKeyError,
+    InvalidDataError,
     NotFoundError,
     NotNullViolation,
     ReadOnlyError,
@@ -123,8 +125,12 @@ def error_response(error: BaseException) -> JSONResponse:
         return _field_error(error, "value_error", "is not an allowed value")
     if isinstance(error, ReadOnlyError):
         return JSONResponse({"detail": "writes are not allowed here"}, status_code=403)
+    if isinstance(error, InvalidDataError):
+        return _field_error(error, "value_error", "cannot be written")
     if isinstance(error, ValidationError):
-        return JSONResponse({"detail": error.errors(include_url=False)}, status_code=422)
+        # jsonable: an error's ctx may hold the exception a validator raised
+        detail = jsonable_encoder(error.errors(include_url=False))
+        return JSONResponse({"detail": detail}, status_code=422)
     if _is_unavailable(error):
         return JSONResponse(
             {"detail": "the database is unavailable, try again"},
@@ -146,11 +152,11 @@ def _field_error(error: DatabaseError, kind: str, message: str) -> JSONResponse:
 
 
 def _is_unavailable(error: BaseException) -> bool:
+    """Worth retrying later: a transient failure, an exhausted pool, a server that cannot
+    be reached. Not every OperationalError (SQLite raises one for a missing table)."""
     if isinstance(error, TransientError | sa_exc.TimeoutError | OSError):
         return True
-    return isinstance(error, sa_exc.DBAPIError) and (
-        error.connection_invalidated or isinstance(error, sa_exc.OperationalError)
-    )
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
 async def _handle(_request: Request, error: Exception) -> JSONResponse:
@@ -159,11 +165,13 @@ async def _handle(_request: Request, error: Exception) -> JSONResponse:
 
 def add_exception_handlers(app: FastAPI) -> None:
     """Answer database errors with the right status instead of a 500 with a traceback."""
+    # OSError: an unreachable server surfaces as the socket's error (asyncpg raises a bare
+    # OSError when every address of a host name refuses).
     for error_type in (
         DatabaseError,
         sa_exc.DBAPIError,
         sa_exc.TimeoutError,
         ValidationError,
-        ConnectionError,
+        OSError,
     ):
         app.add_exception_handler(error_type, _handle)
