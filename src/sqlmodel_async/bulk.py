@@ -64,21 +64,19 @@ class BulkWriter(Generic[ModelT]):
     async def create_many(self, rows: Iterable[Any], *, returning: bool) -> list[ModelT] | int:
         created: list[ModelT] = []
         count = 0
-        connection: AsyncConnection | None = None
-        sql: StatementBuilder | None = None
         for start, chunk in self._numbered_chunks(rows):
-            if connection is None or sql is None:
-                connection, sql = await self._open()
             prepared = [self.plan.insert_row(row, start + i) for i, row in enumerate(chunk)]
-            for positions, keys in self.plan.insert_groups(prepared):
-                group = [prepared[i] for i in positions]
-                columns = self.plan.columns(group, keys, start, positions)
+            groups = self._checked(prepared, self.plan.insert_groups(prepared), start)
+            connection, sql = await self._open()
+            for positions, keys, columns in groups:
                 auto = self.plan.autoincrement
                 if not returning or auto is None or auto in keys:
                     # Nothing to ask the database for: the keys are given (or not wanted).
                     await self._insert(connection, sql, keys, columns)
                 else:
-                    ids = await self._insert_returning(connection, sql, keys, columns, len(group))
+                    ids = await self._insert_returning(
+                        connection, sql, keys, columns, len(positions)
+                    )
                     for position, key in zip(positions, ids, strict=True):
                         prepared[position][auto] = key
                 if returning:  # the instances get the checked (coerced) values
@@ -148,6 +146,9 @@ class BulkWriter(Generic[ModelT]):
     async def _copy(
         self, connection: AsyncConnection, keys: tuple[str, ...], records: list[tuple[Any, ...]]
     ) -> None:
+        # asyncpg begins its transaction at the first statement SQLAlchemy sends; COPY goes
+        # to the driver directly, so make sure that BEGIN has happened (one round trip).
+        await connection.exec_driver_sql("SELECT 1")
         raw = (await connection.get_raw_connection()).driver_connection
         assert raw is not None
         table = self.plan.table
@@ -169,11 +170,11 @@ class BulkWriter(Generic[ModelT]):
     async def update_many(self, rows: Iterable[Any]) -> int:
         updated = 0
         for start, chunk in self._numbered_chunks(rows):
-            connection, sql = await self._open()
             prepared = [self.plan.update_row(row, start + i) for i, row in enumerate(chunk)]
-            for positions, keys in self.plan.key_groups(prepared, last_wins=self.plan.pk):
-                group = [prepared[i] for i in positions]
-                columns = self.plan.columns(group, keys, start, positions)
+            groups = self.plan.key_groups(prepared, last_wins=self.plan.pk)
+            checked = self._checked(prepared, groups, start)
+            connection, sql = await self._open()
+            for _, keys, columns in checked:
                 updated += await self._update(connection, sql, keys, columns)
             self._sync_session(prepared, self.plan.pk)
         return updated
@@ -213,7 +214,6 @@ class BulkWriter(Generic[ModelT]):
         chosen = None if update is None else self.plan.keys_of(update, "update")
         written = 0
         for start, chunk in self._numbered_chunks(rows):
-            connection, sql = await self._open()
             given: list[frozenset[str]] = []
             prepared = []
             for i, row in enumerate(chunk):
@@ -221,9 +221,9 @@ class BulkWriter(Generic[ModelT]):
                 prepared.append(values)
                 given.append(names)
             groups = self.plan.insert_groups(prepared, last_wins=target, extra=given)
-            for positions, keys in groups:
-                group = [prepared[i] for i in positions]
-                columns = self.plan.columns(group, keys, start, positions)
+            checked = self._checked(prepared, groups, start)
+            connection, sql = await self._open()
+            for positions, keys, columns in checked:
                 sets = self.plan.upsert_sets(keys, target, chosen, given[positions[0]])
                 if self.backend.bulk_arrays:
                     statement = sql.upsert_arrays(keys, target, sets)
@@ -257,14 +257,22 @@ class BulkWriter(Generic[ModelT]):
             yield start, chunk
             start += len(chunk)
 
+    def _checked(
+        self, rows: list[dict[str, Any]], groups: list[tuple[list[int], tuple[str, ...]]],
+        start: int,
+    ) -> list[tuple[list[int], tuple[str, ...], list[list[Any]]]]:
+        """Each group with its values column by column, all checked before anything of
+        the chunk is sent."""
+        return [
+            (positions, keys, self.plan.columns([rows[i] for i in positions], keys, start,
+                                                positions))
+            for positions, keys in groups
+        ]
+
     async def _open(self) -> tuple[AsyncConnection, StatementBuilder]:
         # Pending ORM objects go first: bulk rows may refer to them (a new team's id).
         await self.session.flush()
         connection = await self.session.connection()
-        if self.backend.bulk_arrays:
-            # asyncpg begins its transaction at the first statement SQLAlchemy sends; COPY
-            # goes to the driver directly, so make sure that BEGIN has happened.
-            await connection.exec_driver_sql("SELECT 1")
         return connection, StatementBuilder(self.plan, connection.dialect, self.backend)
 
     async def _run(self, connection: AsyncConnection, statement: Any, params: Any = None) -> Any:
