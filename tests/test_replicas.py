@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -105,6 +105,8 @@ async def test_a_replica_session_reads_its_own_writes_on_the_primary(db: Databas
         heroes = Repository(Hero, session)
         assert await on_replica(session)
         assert await heroes.first(name="Spider-Boy") is None
+        assert await heroes.count() == 0
+        assert await on_replica(session)  # reads keep the session on the replica
         created = await heroes.create({"name": "Spider-Boy", "secret_name": "Pedro"})
         # The write went to the primary, and so does every read after it: the new row is
         # there at once, whatever the replica's lag.
@@ -125,6 +127,21 @@ async def test_replica_sessions_without_replicas_use_the_primary(
             assert not await on_replica(session)
         async with db.session(replica=True) as session:
             assert not await on_replica(session)
+
+
+async def test_read_only_sessions_take_the_replicas_in_turn(
+    schema: None, pg_primary_url: URL, pg_replica: Replica
+) -> None:
+    # The one replica under two names: each name has its own engine, and we can tell them
+    # apart by the engine that served the session.
+    names = [pg_replica.url, pg_replica.url.set(host="localhost")]
+    async with Database(pg_primary_url, replicas=names) as db:
+        served = []
+        for _ in range(4):
+            async with db.read_only() as session:
+                assert await on_replica(session)
+                served.append(session.sync_session.get_bind().url.host)
+    assert served == ["127.0.0.1", "localhost", "127.0.0.1", "localhost"]
 
 
 async def test_round_robin_skips_an_unreachable_replica(
@@ -183,3 +200,14 @@ def test_replica_options_are_checked(pg_primary_url: URL) -> None:
         Database(pg_primary_url, replicas=["not a url"])
     with pytest.raises(ConfigurationError, match="replica_retry_after"):
         Database(pg_primary_url, replicas=[NOWHERE], replica_retry_after=-1)
+
+
+async def test_locking_reads_and_textual_sql_go_to_the_primary(db: Database) -> None:
+    async with db.session(replica=True) as session:
+        await session.exec(select(Hero).with_for_update())  # a replica cannot lock rows
+        assert not await on_replica(session)
+    async with db.session(replica=True) as session:
+        # Textual SQL may write: it runs on the primary, and so does everything after it.
+        result = await session.scalar(text("SELECT pg_is_in_recovery()"))
+        assert result is False
+        assert not await on_replica(session)
