@@ -13,6 +13,9 @@ from sqlmodel_async import Database, DatabaseError
 
 from .settings import Settings
 
+#: How long a worker process may take to start before uvicorn gives up on it.
+WORKER_STARTUP_SECONDS = 60
+
 app = typer.Typer(
     help="The Heroes reference service on sqlmodel-async.\n\n"
     "Example: heroes serve --port 8000",
@@ -48,17 +51,19 @@ def _database(settings: Settings) -> Database:
         raise _fail(str(error)) from None
 
 
-async def _check(database: Database) -> None:
+async def _check(database: Database, *, create_tables: bool) -> None:
     try:
         await database.ping()
+        if create_tables:
+            await database.create_all()
     finally:
         await database.dispose()
 
 
-def _reach(database: Database) -> None:
+def _reach(database: Database, *, create_tables: bool = False) -> None:
     """Fail with one line (not a traceback) when the database cannot be reached."""
     try:
-        asyncio.run(_check(database))
+        asyncio.run(_check(database, create_tables=create_tables))
     except (OSError, sa_exc.SQLAlchemyError, DatabaseError) as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise _fail(f"cannot reach the database at {database.url}: {reason}") from None
@@ -78,10 +83,21 @@ def serve(
     import uvicorn
 
     settings = _settings(database_url)
-    _reach(_database(settings))
+    # Tables are created here, once, so that several workers starting together do not
+    # race to create them.
+    _reach(_database(settings), create_tables=True)
     # The workers build their app from the environment.
     os.environ["DATABASE_URL"] = settings.database_url
-    uvicorn.run("heroes.api:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "heroes.api:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # A worker answers the supervisor's ping only once it has imported the app: on a
+        # busy machine that can take longer than uvicorn's 5 s, and the worker is killed.
+        timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
+    )
 
 
 @app.command()
