@@ -1,0 +1,88 @@
+"""Per-backend facts: URL normalisation, key membership chunks, error classification."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from sqlmodel_async import Database, DatabaseError, translate
+from sqlmodel_async.dialects import (
+    MYSQL,
+    POSTGRESQL,
+    SQLITE,
+    backend_for,
+    normalize_url,
+    sqlite_max_params,
+)
+
+
+def test_normalize_url_keeps_everything_but_the_driver() -> None:
+    url = normalize_url("postgres://user:pw@db.example:6543/app?ssl=require")
+    assert url.drivername == "postgresql+asyncpg"
+    assert (url.username, url.password, url.host, url.port, url.database) == (
+        "user",
+        "pw",
+        "db.example",
+        6543,
+        "app",
+    )
+    assert url.query == {"ssl": "require"}
+    assert normalize_url(make_url("mariadb://u@h/d")).drivername == "mysql+asyncmy"
+    assert normalize_url("mariadb+asyncmy://u@h/d").drivername == "mysql+asyncmy"
+
+
+def test_unknown_backend() -> None:
+    with pytest.raises(ValueError, match="unsupported database backend 'oracle'"):
+        backend_for("oracle")
+    assert backend_for("mariadb") is MYSQL
+
+
+def test_membership_one_array_on_postgresql() -> None:
+    column = sa.Column("id", sa.Integer)
+    clauses = list(POSTGRESQL.membership(column, list(range(100_000))))
+    assert len(clauses) == 1
+    compiled = clauses[0].compile(dialect=sa.dialects.postgresql.dialect())
+    assert "ANY" in str(compiled)
+
+
+@pytest.mark.parametrize("backend", [SQLITE, MYSQL])
+def test_membership_chunks_below_the_parameter_limit(backend: object) -> None:
+    column = sa.Column("id", sa.Integer)
+    keys = list(range(150_001))
+    clauses = list(backend.membership(column, keys))  # type: ignore[attr-defined]
+    sizes = [len(clause.right.value) for clause in clauses]
+    assert sum(sizes) == len(keys)
+    assert max(sizes) < backend.max_params  # type: ignore[attr-defined]
+    assert list(backend.membership(column, [])) == []  # type: ignore[attr-defined]
+
+
+def test_sqlite_limit_comes_from_the_library() -> None:
+    connection = sqlite3.connect(":memory:")
+    try:
+        assert sqlite_max_params() == connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    finally:
+        connection.close()
+
+
+def test_read_only_statements() -> None:
+    assert POSTGRESQL.read_only_begin == "SET TRANSACTION READ ONLY"
+    assert MYSQL.read_only_begin == "START TRANSACTION READ ONLY"
+    assert (SQLITE.read_only_begin, SQLITE.read_only_end) == (
+        "PRAGMA query_only = ON",
+        "PRAGMA query_only = OFF",
+    )
+
+
+async def test_sqlite_trigger_abort_is_not_a_foreign_key() -> None:
+    # SQLITE_CONSTRAINT_TRIGGER also carries RESTRICT refusals; a user's trigger is not one.
+    async with Database("sqlite://") as db, db.engine.connect() as connection:
+        await connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        await connection.exec_driver_sql(
+            "CREATE TRIGGER no_x BEFORE INSERT ON t BEGIN SELECT RAISE(ABORT, 'nope'); END"
+        )
+        with pytest.raises(sa.exc.DBAPIError) as caught:
+            await connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+    assert not isinstance(translate(caught.value, db.backend), DatabaseError)
