@@ -246,3 +246,37 @@ def test_error_response_mapping_without_a_database() -> None:
         response = error_response(error)
         assert response.status_code == status, error
         assert b"SELECT" not in response.body
+
+
+async def test_lifespan_creates_tables_runs_startup_and_disposes(db: Database) -> None:
+    scratch = sa.MetaData()
+    sa.Table("t_lifespan_b", scratch, sa.Column("id", sa.Integer, primary_key=True))
+    other = Database(db.engine.url, metadata=scratch)
+    started: list[Database] = []
+
+    async def on_startup(database: Database) -> None:
+        started.append(database)
+
+    app = FastAPI(lifespan=lifespan(other, create_all=True, on_startup=on_startup))
+    async with app.router.lifespan_context(app):
+        assert started == [other]
+        async with other.engine.connect() as connection:
+            names = await connection.run_sync(lambda c: sa.inspect(c).get_table_names())
+        assert "t_lifespan_b" in names
+        assert other.engine.pool.checkedin() == 1
+    assert other.engine.pool.checkedin() == 0  # disposed on shutdown
+    await other.drop_all()
+    await other.dispose()
+
+
+async def test_session_dependency_without_a_database_says_how_to_fix() -> None:
+    app = FastAPI()
+
+    @app.get("/")
+    async def index(session: SessionDep) -> None:
+        return None
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        with pytest.raises(RuntimeError, match="lifespan"):
+            await http.get("/")
