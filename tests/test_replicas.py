@@ -10,8 +10,9 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import URL
+from sqlalchemy import func, text
+from sqlalchemy.engine import URL, Engine
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sqlmodel_async import ConfigurationError, Database, ReadOnlyError, Repository
@@ -140,7 +141,9 @@ async def test_read_only_sessions_take_the_replicas_in_turn(
         for _ in range(4):
             async with db.read_only() as session:
                 assert await on_replica(session)
-                served.append(session.sync_session.get_bind().url.host)
+                bind = session.sync_session.get_bind()
+                assert isinstance(bind, Engine)
+                served.append(bind.url.host)
     assert served == ["127.0.0.1", "localhost", "127.0.0.1", "localhost"]
 
 
@@ -191,7 +194,7 @@ async def test_reads_fall_back_to_the_primary_while_the_replica_is_down(
 
 def test_replica_options_are_checked(pg_primary_url: URL) -> None:
     with pytest.raises(ConfigurationError, match="list of URLs"):
-        Database(pg_primary_url, replicas=str(pg_primary_url))  # type: ignore[arg-type]
+        Database(pg_primary_url, replicas=str(pg_primary_url))
     with pytest.raises(ConfigurationError, match="not a postgresql database"):
         Database(pg_primary_url, replicas=["mysql://root@127.0.0.1/test"])
     with pytest.raises(ConfigurationError, match="SQLite has no replicas"):
