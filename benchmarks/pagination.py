@@ -83,7 +83,7 @@ async def prepare(db: Database, rows: int) -> None:
             sa.text(
                 "INSERT INTO bench_page_hero (id, name, secret_name, age, power_level, rank) "
                 f"SELECT n, concat('hero-', n), concat('secret-', n), n % 90, n % 100, "
-                f"(n * 7919) % 10 FROM {source}"
+                f"(n * 7) % 10 FROM {source}"
             )
         )
     async with db.engine.begin() as connection:

@@ -1,0 +1,102 @@
+"""/heroes/paginated, /heroes/cursor and /heroes/export (S15, S16; API.md section 2).
+
+Included before `heroes.api.heroes`, so these paths never parse as a hero id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from sqlmodel_async import CursorCodec, CursorPage, Page, Repository
+from sqlmodel_async.fastapi import DatabaseDep, SessionDep
+from sqlmodel_async.streaming import encode_csv, encode_ndjson
+
+from ..models import INT_MAX, Hero, HeroPublic
+
+router = APIRouter(prefix="/heroes", tags=["heroes"])
+
+#: The order keys a client may ask for (`-` = descending): an allow-list, never raw SQL.
+SORT_KEYS: dict[str, Any] = {
+    "id": Hero.id,
+    "name": Hero.name,
+    "age": Hero.age,
+    "power_level": Hero.power_level,
+    "team_id": Hero.team_id,
+}
+SortKey = Literal[
+    "id", "-id", "name", "-name", "age", "-age", "power_level", "-power_level",
+    "team_id", "-team_id",
+]
+#: The exported columns, in HeroPublic's order.
+EXPORT_COLUMNS = list(HeroPublic.model_fields)
+MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+
+
+def _order(keys: list[SortKey]) -> list[Any]:
+    order = []
+    for key in dict.fromkeys(keys):
+        column = SORT_KEYS[key.lstrip("-")]
+        order.append(column.desc() if key.startswith("-") else column)
+    return order
+
+
+def _cursor_codec(request: Request) -> CursorCodec | None:
+    """`app.state.cursor_codec` if the app set one, else the library default (the
+    SQLMODEL_ASYNC_CURSOR_SECRET variable)."""
+    codec = getattr(request.app.state, "cursor_codec", None)
+    return codec if isinstance(codec, CursorCodec) else None
+
+
+@router.get("/paginated", response_model=Page[HeroPublic])
+async def paginated_heroes(
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=INT_MAX)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Page[Hero]:
+    """Numbered pages in id order, with the total."""
+    return await Repository(Hero, session).paginate(page, size, max_size=100)
+
+
+@router.get("/cursor", response_model=CursorPage[HeroPublic])
+async def cursor_heroes(
+    request: Request,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    after: Annotated[str | None, Query(max_length=4096)] = None,
+    order_by: Annotated[list[SortKey] | None, Query()] = None,
+) -> CursorPage[Hero]:
+    """Keyset pages over `order_by` (repeatable, e.g. `order_by=age&order_by=-name`) plus
+    id. Pass `next_cursor` as `after`; a tampered or foreign cursor is a 400."""
+    return await Repository(Hero, session).paginate_cursor(
+        limit, after=after, order_by=_order(order_by or ["id"]),
+        secret=_cursor_codec(request), max_size=100,
+    )
+
+
+@router.get("/export")
+async def export_heroes(
+    database: DatabaseDep,
+    format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
+) -> StreamingResponse:
+    """Every hero in id order, streamed: NDJSON, or CSV with a header row. Server memory
+    stays bounded by one batch whatever the table size."""
+
+    async def body() -> AsyncIterator[bytes]:
+        # The session lives as long as the response body, not the request handler.
+        async with database.session() as session:
+            rows = Repository(Hero, session).stream_rows(1000, columns=EXPORT_COLUMNS)
+            chunks = encode_csv(rows, columns=EXPORT_COLUMNS) if format == "csv" else (
+                encode_ndjson(rows)
+            )
+            async for chunk in chunks:
+                yield chunk
+
+    return StreamingResponse(
+        body(),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="heroes.{format}"'},
+    )
