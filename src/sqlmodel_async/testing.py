@@ -325,11 +325,13 @@ async def client(
     from httpx import ASGITransport, AsyncClient
 
     async def test_session() -> AsyncIterator[AsyncSession]:
-        yield session
-        transaction = session.get_transaction()
-        if transaction is not None and not transaction.is_active:
-            # A failed flush in the request: undo it, as a fresh request session would.
-            await session.rollback()
+        try:
+            yield session
+        finally:
+            transaction = session.get_transaction()
+            if transaction is not None and not transaction.is_active:
+                # A flush failed in the request: undo it, as a fresh request session would.
+                await session.rollback()
 
     state = app.state
     had_database = hasattr(state, "database")
