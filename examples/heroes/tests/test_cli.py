@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
 
+import httpx
 from heroes.models import Hero
 
 from sqlmodel_async import Database, Repository
@@ -72,3 +74,38 @@ async def test_help_has_examples() -> None:
     for command in ("serve", "demo"):
         code, out, _ = await heroes_command(command, "--help", database_url="sqlite://")
         assert code == 0 and "Example" in out
+
+
+async def test_serve_creates_the_schema_and_answers(tmp_path: Path) -> None:
+    """`heroes serve` on a SQLite file that does not exist yet: tables are created at
+    start and the tutorial's endpoints answer."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"}
+    process = await asyncio.create_subprocess_exec(
+        HEROES,
+        "serve",
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as client:
+            for _ in range(240):  # bounded: up to a minute on a busy machine
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.25)
+            assert (await client.get("/docs")).status_code == 200
+            assert (await client.get("/heroes/")).json() == []
+            created = await client.post("/heroes/", json={"name": "Deadpond", "secret_name": "D"})
+            assert created.status_code == 200
+            assert (await client.get("/ready")).status_code == 200
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), timeout=30)
