@@ -41,19 +41,27 @@ async def insert(db: Database, count: int) -> None:
         await connection.execute(sa.insert(Hero.__table__), rows)  # type: ignore[arg-type]
 
 
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def files(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
+
+
 async def test_export_csv_to_a_file(db: Database, backend_url: str, tmp_path: Path) -> None:
     await insert(db, 2500)
     target = tmp_path / "heroes.csv"
     result = await invoke("--format", "csv", "--output", str(target), "--database-url", backend_url)
     assert result.exit_code == 0, result.output
     assert "Exported 2500 heroes" in result.output
-    with target.open(newline="", encoding="utf-8") as handle:
-        records = list(csv.DictReader(handle))
+    records = read_csv(target)
     assert list(records[0]) == COLUMNS
     assert [int(r["id"]) for r in records] == sorted(int(r["id"]) for r in records)
     assert len(records) == 2500
     assert {r["secret_name"] for r in records} == set(NAMES)
-    assert not list(tmp_path.glob(".*.part"))
+    assert files(tmp_path) == ["heroes.csv"]  # no partial file left
 
 
 async def test_export_ndjson_to_stdout(db: Database, backend_url: str) -> None:
@@ -75,4 +83,4 @@ async def test_unknown_format_and_unreachable_database(tmp_path: Path) -> None:
     )
     assert unreachable.exit_code == 1
     assert "export failed" in unreachable.output
-    assert not target.exists() and not list(tmp_path.glob(".*.part"))
+    assert files(tmp_path) == []  # no output file, no partial file
