@@ -59,6 +59,7 @@ async def test_patch_team(client: httpx.AsyncClient, make_team: Any) -> None:
     assert response.json() == {**team, "headquarters": "Moon"}
     refused = await client.patch(f"/teams/{team['id']}", json={"name": None})
     assert refused.status_code == 422
+    assert any("name" in error["loc"] for error in refused.json()["detail"])
     assert (await client.get(f"/teams/{team['id']}")).json()["name"] == "Preventers"
 
 

@@ -8,11 +8,11 @@ runtime annotations.
 """
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import sqlalchemy as sa
 from annotated_types import Interval
-from pydantic import AfterValidator, FiniteFloat, StringConstraints, model_validator
+from pydantic import AfterValidator, FiniteFloat, StringConstraints, field_validator
 from sqlalchemy.dialects import mysql
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -23,6 +23,9 @@ INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
 #: MariaDB's VARCHAR default; longer strings would be refused by the database.
 NAME_LENGTH = 255
+
+
+T = TypeVar("T")
 
 
 def _no_nul(value: str) -> str:
@@ -42,6 +45,15 @@ Power = FiniteFloat
 NameType = sa.String(NAME_LENGTH).with_variant(
     mysql.VARCHAR(NAME_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb"
 )
+
+
+def _not_null(value: T | None) -> T:
+    """An explicit null for a column that cannot be null is the client's mistake (422
+    naming the field), not something to send to the database. Runs only for fields
+    that were sent: a field left out is kept."""
+    if value is None:
+        raise ValueError("cannot be null")
+    return value
 
 
 def now_utc() -> datetime:
@@ -79,10 +91,7 @@ class TeamUpdate(SQLModel):
     name: Text | None = None
     headquarters: Text | None = None
 
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> "TeamUpdate":
-        _refuse_nulls(self, ("name", "headquarters"))
-        return self
+    _required_stay_set = field_validator("name", "headquarters")(_not_null)
 
 
 # --- heroes -----------------------------------------------------------------------------
@@ -126,10 +135,7 @@ class HeroUpdate(SQLModel):
     team_id: DbInt | None = None
     power_level: Power | None = None
 
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> "HeroUpdate":
-        _refuse_nulls(self, ("name", "secret_name", "power_level"))
-        return self
+    _required_stay_set = field_validator("name", "secret_name", "power_level")(_not_null)
 
 
 class HeroPublicWithTeam(HeroPublic):
@@ -138,15 +144,6 @@ class HeroPublicWithTeam(HeroPublic):
 
 class TeamPublicWithHeroes(TeamPublic):
     heroes: list[HeroPublic] = []
-
-
-def _refuse_nulls(update: SQLModel, required: tuple[str, ...]) -> None:
-    """An explicit null for a column that cannot be null is the client's mistake (422),
-    not something to send to the database."""
-    nulls = [name for name in required if name in update.model_fields_set]
-    nulls = [name for name in nulls if getattr(update, name) is None]
-    if nulls:
-        raise ValueError(f"{', '.join(nulls)} cannot be null")
 
 
 # --- items ------------------------------------------------------------------------------
