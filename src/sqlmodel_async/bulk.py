@@ -104,7 +104,21 @@ class BulkWriter(Generic[ModelT]):
         self, connection: AsyncConnection, sql: StatementBuilder, keys: tuple[str, ...],
         columns: list[list[Any]], rows: int,
     ) -> list[Any]:
-        ids: list[Any] = []
+        auto = self.plan.autoincrement
+        assert auto is not None
+        if self.backend.bulk_copy and self.plan.copy_safe(connection.dialect, (auto, *keys)):
+            sequence = await self._sequence(connection, auto)
+            if sequence is not None:
+                # Take the keys from the sequence first (one round trip), then COPY the
+                # rows with them: as fast as COPY, and each key is known to be its row's.
+                take = sa.select(sa.func.nextval(sequence)).select_from(
+                    sa.func.generate_series(1, rows)
+                )
+                ids = list((await self._run(connection, take)).scalars())
+                full = (auto, *keys)
+                await self._copy(connection, full, sql.records(full, [ids, *columns]))
+                return ids
+        ids = []
         if self.backend.bulk_arrays:
             result = await self._run(
                 connection, sql.insert_arrays(keys, returning=True), sql.arrays(keys, columns)
@@ -126,6 +140,19 @@ class BulkWriter(Generic[ModelT]):
         if len(ids) != rows:
             raise RuntimeError(f"expected {rows} keys back, got {len(ids)}")
         return ids
+
+    async def _sequence(self, connection: AsyncConnection, key: str) -> str | None:
+        """The sequence behind an auto-increment key (SERIAL or identity BY DEFAULT)."""
+        cache_key = ("sequence", key)
+        if cache_key not in self.plan.cache:
+            column = self.plan.column(key)
+            sequence = None
+            if column.identity is None or not column.identity.always:
+                table = connection.dialect.identifier_preparer.format_table(self.plan.table)
+                found = sa.select(sa.func.pg_get_serial_sequence(table, column.name))
+                sequence = (await self._run(connection, found)).scalar()
+            self.plan.cache[cache_key] = sequence
+        return self.plan.cache[cache_key]  # type: ignore[no-any-return]
 
     def _instances(self, chunk: list[Any], prepared: list[dict[str, Any]]) -> list[ModelT]:
         """The caller's instances with their keys set, or new ones for mappings; all

@@ -85,11 +85,11 @@ class TablePlan:
 
     def insert_row(self, row: Any, index: int) -> dict[str, Any]:
         """All column values of `row`, with the defaults the ORM would apply."""
-        if isinstance(row, self.model):
+        if type(row) is not dict and isinstance(row, self.model):
             state = row.__dict__
             values = {key: state.get(key) for key in self.keys}
         else:
-            data = self._mapping(row, index)
+            data = row if type(row) is dict else self._mapping(row, index)
             given = data.keys()
             if not (given <= self.key_set and given >= self.required):
                 self._refuse_keys(given, index)
@@ -104,8 +104,12 @@ class TablePlan:
 
     def update_row(self, row: Any, index: int) -> dict[str, Any]:
         """The values of an update row: the primary key and the fields to change."""
-        data = dict(row.model_dump(exclude_unset=True) if isinstance(row, BaseModel) else
-                    self._mapping(row, index))
+        if type(row) is dict:
+            data = dict(row)
+        elif isinstance(row, BaseModel):
+            data = row.model_dump(exclude_unset=True)
+        else:
+            data = dict(self._mapping(row, index))
         if not data.keys() <= self.key_set:
             self._refuse_keys(data.keys(), index)
         for key in self.pk:
@@ -161,13 +165,21 @@ class TablePlan:
 
         With `last_wins`, rows sharing those columns' values are reduced to the last one.
         """
-        positions = _last_of_each(rows, last_wins) if last_wins else range(len(rows))
-        groups: dict[tuple[tuple[bool, ...], Hashable], list[int]] = {}
+        positions = _last_of_each(rows, last_wins) if last_wins else list(range(len(rows)))
         omittable = self.omittable
-        for i in positions:
-            row = rows[i]
-            signature = tuple(row[key] is None for key in omittable)
-            groups.setdefault((signature, extra[i] if extra else None), []).append(i)
+        # Column by column (list comprehensions), not row by row: this runs per row.
+        nones = [[rows[i][key] is None for i in positions] for key in omittable]
+        signatures: list[Any] = list(zip(*nones, strict=True)) if nones else [()] * len(positions)
+        if extra:
+            signatures = list(zip(signatures, [extra[i] for i in positions], strict=True))
+        else:
+            signatures = [(signature, None) for signature in signatures]
+        groups: dict[tuple[tuple[bool, ...], Hashable], list[int]] = {}
+        if len(set(signatures)) == 1:
+            groups[signatures[0]] = positions
+        else:
+            for i, signature in zip(positions, signatures, strict=True):
+                groups.setdefault(signature, []).append(i)
         result = []
         for (signature, _), members in groups.items():
             left_out = {key for key, none in zip(omittable, signature, strict=True) if none}
@@ -264,6 +276,11 @@ def _copy_type(type_: Any, dialect: Dialect) -> bool:
 def _last_of_each(rows: list[dict[str, Any]], key: Sequence[str]) -> list[int]:
     """Positions of the rows that survive when later rows replace earlier ones with the
     same values in `key` (rows with a None there never collide)."""
+    if len(key) == 1:
+        name = key[0]
+        single = {row.get(name): i for i, row in enumerate(rows)}  # later rows win
+        if None not in single:
+            return sorted(single.values())
     latest: dict[Hashable, int] = {}
     for i, row in enumerate(rows):
         value = tuple(row.get(name) for name in key)
