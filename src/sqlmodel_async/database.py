@@ -227,7 +227,7 @@ class Database:
         self,
         work: Callable[[AsyncSession], Awaitable[T]],
         *,
-        retries: int = 3,
+        retries: int = 10,  # SERIALIZABLE contention on PostgreSQL needs more than 3
         backoff: float = 0.05,
         max_backoff: float = 2.0,
     ) -> T:

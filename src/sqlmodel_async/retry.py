@@ -29,8 +29,32 @@ logger = logging.getLogger("sqlmodel_async.retry")
 T = TypeVar("T")
 
 
+#: How far back `is_transient` follows the errors a database error was raised while handling.
+_CONTEXT_DEPTH = 8
+
+
 def is_transient(error: BaseException, backend: Backend | None = None) -> bool:
-    """True when running the same unit of work again, in a fresh transaction, may succeed."""
+    """True when running the same unit of work again, in a fresh transaction, may succeed.
+
+    A database error raised while handling a transient one counts as transient: InnoDB
+    rolls the whole transaction back on a deadlock, so the savepoint rollback that follows
+    fails with "SAVEPOINT does not exist" (1305), and that error is what reaches us.
+    """
+    if isinstance(error, TransientError):
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    current: BaseException | None = error
+    for _ in range(_CONTEXT_DEPTH):
+        if current is None:
+            break
+        if _transient_here(current, backend):
+            return True
+        current = current.__context__
+    return False
+
+
+def _transient_here(error: BaseException, backend: Backend | None) -> bool:
     if isinstance(error, TransientError):
         return True
     if not isinstance(error, sa_exc.DBAPIError):
@@ -81,13 +105,14 @@ async def retry_transient(
     try:
         return await retrying(attempt)
     except sa_exc.DBAPIError as error:
-        translated = translate(error, backend)
-        if isinstance(translated, TransientError):
+        if is_transient(error, backend):
             logger.error("transient database error: giving up after %d attempts", retries + 1)
+            first_line = str(error.orig or error).strip().splitlines()[0]
             raise TransientError(
-                f"gave up after {retries + 1} attempts: {translated.message}",
+                f"gave up after {retries + 1} attempts: {first_line}",
                 detail="the database is busy, try again",
             ) from error
+        translated = translate(error, backend)
         if translated is error:
             raise
         raise translated from error
