@@ -7,6 +7,7 @@ verbatim below so that its two bugs are shown next to our behaviour.
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sqlmodel_async import Database, DuplicateKeyError, TransientError, is_transient
+from sqlmodel_async import Database, DuplicateKeyError, Repository, TransientError, is_transient
 
 from .models import Hero
 
@@ -509,3 +510,39 @@ async def test_retry_arguments_are_checked(db: Database) -> None:
 
     with pytest.raises(ValueError, match="retries"):
         await db.run_in_transaction(work, retries=-1)
+
+
+async def test_deadlock_inside_a_savepoint_is_transient_and_retried(db: Database) -> None:
+    """Repository writes in a busy transaction run in a savepoint. InnoDB rolls the whole
+    transaction back on a deadlock, so undoing the savepoint fails with 1305 "SAVEPOINT
+    does not exist": that error still counts as transient, and the unit is retried."""
+    only(db, "postgresql", "mysql")
+    first_id, second_id = await add_heroes(db, 2)
+    setup = "SET LOCAL deadlock_timeout = '50ms'" if db.backend.name == "postgresql" else None
+    both_locked = asyncio.Event()
+    locked = 0
+    attempts: Counter[int] = Counter()
+
+    async def cross(own: int, other: int) -> None:
+        async def work(session: AsyncSession) -> None:
+            nonlocal locked
+            attempts[own] += 1
+            if setup:
+                await run(session, setup)
+            await run(session, set_age(own, 1))
+            if attempts[own] == 1:
+                locked += 1
+                if locked == 2:
+                    both_locked.set()
+                await both_locked.wait()
+            await Repository(Hero, session).update(other, {"age": 2})  # in a savepoint
+
+        await db.run_in_transaction(work, backoff=0.01)
+
+    await asyncio.wait_for(
+        asyncio.gather(cross(first_id, second_id), cross(second_id, first_id)), 30
+    )
+    assert sum(attempts.values()) == 3  # one of the two was the deadlock's victim, once
+    async with db.session() as session:
+        ages = (await session.exec(select(Hero.age))).all()
+    assert sorted(ages) == [1, 2]  # both units committed, the victim last
