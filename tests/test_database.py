@@ -318,3 +318,28 @@ async def test_outer_rollback_discards_released_savepoints(db: Database) -> None
             raise LookupError("roll back everything")
     async with db.session() as session:
         assert await Repository(Hero, session).count() == 0
+
+
+async def test_read_only_survives_a_commit_inside_the_scope(db: Database) -> None:
+    # After a commit the session begins a new transaction: it must be read-only too, and
+    # no connection may go back to the pool still read-only.
+    async with Database(db.engine.url, metadata=metadata, pool_size=2, max_overflow=0) as two:
+        async with two.read_only() as session:
+            await Repository(Hero, session).count()
+            await session.commit()  # its connection goes back to the pool...
+            async with two.session() as other:  # ...where another session takes it
+                await Repository(Hero, other).create({"name": "Z", "secret_name": "z"})
+                await other.rollback()
+                await Repository(Hero, session).count()  # on the second connection
+                await Repository(Hero, other).create({"name": "Z", "secret_name": "z"})
+                await other.rollback()
+            with pytest.raises(ReadOnlyError):
+                await Repository(Hero, session).create({"name": "A", "secret_name": "a"})
+        for _ in range(2):  # both pooled connections write normally
+            async with two.session() as first, two.session() as second:
+                for session, name in ((first, "B"), (second, "C")):
+                    assert await _read_only_state(two, session) in (0, "off", "0")
+                    await Repository(Hero, session).create({"name": name, "secret_name": "x"})
+                    await session.rollback()
+    async with db.session() as session:
+        assert await Repository(Hero, session).count() == 0

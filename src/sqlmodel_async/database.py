@@ -120,6 +120,8 @@ class Database:
             ) from None
         if self.backend.name == "sqlite":
             _configure_sqlite(self.engine, file_database=not self.is_memory_sqlite)
+        if self.backend.read_only_end is not None:
+            _reset_on_checkin(self.engine, self.backend.read_only_end)
         self.sessionmaker = async_sessionmaker(
             self.engine,
             class_=AsyncSession,
@@ -204,24 +206,15 @@ class Database:
             if not replica or await self.replicas.route(session, whole_session=True) is None:
                 connection = await session.connection()
                 await connection.exec_driver_sql(self.backend.read_only_begin)
+                if self.backend.read_only_end is not None:
+                    connection.info[_READ_ONLY_SET] = True
+            _keep_read_only(session, self.backend)
             try:
                 yield session
             except sa_exc.DBAPIError as error:
                 raise translate(error, self.backend) from error
             finally:
                 await session.rollback()
-                if self.backend.read_only_end is not None:
-                    await self._reset_read_only(session)
-
-    async def _reset_read_only(self, session: AsyncSession) -> None:
-        assert self.backend.read_only_end is not None
-        try:
-            connection = await session.connection()
-            await connection.exec_driver_sql(self.backend.read_only_end)
-            await session.rollback()
-        except sa_exc.DBAPIError:
-            # A connection that cannot take the reset must not be reused.
-            await session.invalidate()
 
     async def run_in_transaction(
         self,
@@ -306,6 +299,44 @@ def _validate_pool_options(pool: dict[str, Any]) -> None:
             raise ConfigurationError(f"{name} must be {kind}, got {value!r}")
         if value < minimum[name]:
             raise ConfigurationError(f"{name} must be at least {minimum[name]}, got {value!r}")
+
+
+#: Marks a pooled connection that carries connection-level read-only state (SQLite).
+_READ_ONLY_SET = "sqlmodel_async.read_only_set"
+
+
+def _keep_read_only(session: AsyncSession, backend: Backend) -> None:
+    """Make every later transaction of a read_only() session read-only as well.
+
+    PostgreSQL's and MariaDB's read-only mode lasts one transaction: after a commit inside
+    the scope the next one would accept writes. SQLite's lasts as long as the connection,
+    so the connection is marked and the pool's checkin resets it (`_reset_on_checkin`).
+    """
+
+    def after_begin(_session: Any, transaction: Any, connection: Any) -> None:
+        if transaction.nested:  # a savepoint inside the read-only transaction
+            return
+        connection.exec_driver_sql(backend.read_only_begin)
+        if backend.read_only_end is not None:
+            connection.info[_READ_ONLY_SET] = True
+
+    event.listen(session.sync_session, "after_begin", after_begin)
+
+
+def _reset_on_checkin(engine: AsyncEngine, statement: str) -> None:
+    """Undo connection-level read-only state before the connection is reused."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def on_checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is None or not record.info.pop(_READ_ONLY_SET, False):
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(statement)
+            cursor.close()
+        except Exception as error:
+            # A connection that cannot take the reset must not be reused.
+            record.invalidate(error)
 
 
 def _configure_sqlite(engine: AsyncEngine, *, file_database: bool) -> None:
