@@ -93,11 +93,12 @@ async def test_create_many_sets_keys_on_given_instances(db: Database) -> None:
     assert [stored[hero.id] for hero in instances] == [f"i{i}" for i in range(5)]
 
 
-async def test_created_instances_attach_without_another_insert(db: Database) -> None:
+async def test_created_instances_can_be_merged_and_changed(db: Database) -> None:
     async with db.transaction() as session:
         [hero] = await Repository(Hero, session).create_many([{"name": "a", "secret_name": "b"}])
-        session.add(hero)
-        hero.age = 41
+        assert hero.model_dump(exclude_unset=True)["name"] == "a"
+        attached = await session.merge(hero)
+        attached.age = 41
     stored = await all_heroes(db)
     assert [(h.id, h.name, h.age) for h in stored] == [(hero.id, "a", 41)]
 

@@ -24,7 +24,6 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -111,10 +110,10 @@ class BulkWriter(Generic[ModelT]):
             if sequence is not None:
                 # Take the keys from the sequence first (one round trip), then COPY the
                 # rows with them: as fast as COPY, and each key is known to be its row's.
-                take = sa.select(sa.func.nextval(sequence)).select_from(
+                take = sa.select(sa.func.array_agg(sa.func.nextval(sequence))).select_from(
                     sa.func.generate_series(1, rows)
                 )
-                ids = list((await self._run(connection, take)).scalars())
+                ids = list((await self._run(connection, take)).scalar_one())
                 full = (auto, *keys)
                 await self._copy(connection, full, sql.records(full, [ids, *columns]))
                 return ids
@@ -155,18 +154,21 @@ class BulkWriter(Generic[ModelT]):
         return self.plan.cache[cache_key]  # type: ignore[no-any-return]
 
     def _instances(self, chunk: list[Any], prepared: list[dict[str, Any]]) -> list[ModelT]:
-        """The caller's instances with their keys set, or new ones for mappings; all
-        detached with an identity, so `session.add()` attaches them without an INSERT."""
+        """The caller's instances with their keys (and checked values) set, or new ones
+        for mappings. They are not added to the session: attaching thousands of objects
+        would cost more than the insert (`session.merge()` one to change it later)."""
         out: list[ModelT] = []
-        manager = self.plan.manager
+        new_instance = self.plan.manager.new_instance
+        model = self.model
         for row, values in zip(chunk, prepared, strict=True):
-            if isinstance(row, self.model):
-                instance = row
-                instance.__dict__.update(values)
-            else:
-                instance = manager.new_instance()
-                instance.__dict__.update(values)
-            make_transient_to_detached(instance)
+            if type(row) is not dict and isinstance(row, model):
+                row.__dict__.update(values)
+                out.append(row)
+                continue
+            # What the ORM does for a loaded row: no __init__, values straight in.
+            instance = new_instance()
+            instance.__dict__.update(values)
+            object.__setattr__(instance, "__pydantic_fields_set__", set(values))
             out.append(instance)
         return out
 

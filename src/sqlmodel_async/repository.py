@@ -359,8 +359,8 @@ class Repository(Generic[ModelT]):
     ) -> builtins.list[ModelT] | int:
         """Insert `rows` (instances, mappings or Create schemas; any iterable, read chunk by
         chunk) with the defaults the ORM would apply. `returning=True`: the instances with
-        their primary keys, in input order (detached: `session.add()` attaches them without
-        another INSERT). `returning=False`: the count, by the fastest path (PostgreSQL COPY)."""
+        their primary keys, in input order (not added to the session: `session.merge()`
+        one to change it). `returning=False`: the count, by the fastest path (COPY)."""
         return await self._bulk().create_many(rows, returning=returning)
 
     async def update_many(self, rows: Iterable[BaseModel | Mapping[str, Any]]) -> int:
