@@ -148,3 +148,21 @@ async def test_translate_leaves_other_errors_alone(db: Database) -> None:
         with pytest.raises(sa.exc.DBAPIError) as caught:
             await session.exec(sa.text("SELECT * FROM no_such_table_b"))  # type: ignore[call-overload]
     assert translate(caught.value, db.backend) is caught.value
+
+
+async def test_objects_stay_readable_after_a_refused_update(db: Database) -> None:
+    async with db.transaction() as session:
+        heroes = Repository(Hero, session)
+        await heroes.create({"name": "Taken", "secret_name": "t"})
+        hero = await heroes.create({"name": "Mine", "secret_name": "m"})
+    async with db.transaction() as session:
+        heroes = Repository(Hero, session)
+        hero = await heroes.get_one(hero.id)
+        with pytest.raises(DuplicateKeyError):
+            await heroes.update(hero.id, {"name": "Taken"})
+        # readable without a hidden query (no MissingGreenlet), and back to the stored value
+        assert (hero.name, hero.secret_name) == ("Mine", "m")
+        await heroes.update(hero.id, {"secret_name": "n"})
+    async with db.session() as session:
+        stored = await Repository(Hero, session).get_one(hero.id)
+        assert (stored.name, stored.secret_name) == ("Mine", "n")

@@ -284,12 +284,20 @@ class Repository(Generic[ModelT]):
             await self.session.flush()
         except sa_exc.DBAPIError as error:
             await self._undo(savepoint)
-            raise await self._translated(error, values) from error
+            translated = await self._translated(error, values)
+            await self._reload(instance)
+            raise translated from error
         except BaseException:
             await self._undo(savepoint)
             raise
         if savepoint is not None:
             await savepoint.commit()
+
+    async def _reload(self, instance: ModelT) -> None:
+        """The rollback expired a stored row's attributes: load them again now, so reading
+        them afterwards needs no hidden query (which async code cannot run)."""
+        if sa.inspect(instance).persistent:
+            await self.session.refresh(instance)
 
     async def _undo(self, savepoint: AsyncSessionTransaction | None) -> None:
         if savepoint is not None:
