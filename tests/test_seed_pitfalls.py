@@ -16,7 +16,14 @@ from sqlalchemy.orm import joinedload, sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sqlmodel_async import Database, InvalidDataError, LazyLoadError, ReadOnlyError, Repository
+from sqlmodel_async import (
+    ConfigurationError,
+    Database,
+    InvalidDataError,
+    LazyLoadError,
+    ReadOnlyError,
+    Repository,
+)
 
 from .models import Hero, Team, metadata
 from .test_repository import statements
@@ -243,3 +250,19 @@ async def test_sqlite_savepoints_need_the_driver_transaction_handling_off(
                 raise LookupError("roll back")
         async with db.session() as session:
             assert await Repository(Hero, session).count() == 0
+
+
+# --- S1 -------------------------------------------------------------------------------------
+
+
+def test_pool_options_passed_blindly() -> None:
+    seed_pool = {"pool_size": 5, "max_overflow": 10, "pool_timeout": 30, "pool_recycle": 1800}
+    # the seed's "PostgreSQL Pool Configuration" pointed at its SQLite test URL
+    with pytest.raises(TypeError, match="Invalid argument"):
+        create_async_engine("sqlite+aiosqlite:///:memory:", pool_pre_ping=True, **seed_pool)
+    with pytest.raises(ConfigurationError, match="in-memory SQLite") as caught:
+        Database("sqlite+aiosqlite:///:memory:", pool_pre_ping=True, **seed_pool)
+    assert isinstance(caught.value, ValueError)
+    # the seed's engine echoes every statement; ours is quiet unless asked
+    assert create_async_engine("sqlite+aiosqlite://", echo=True).echo is True
+    assert Database("sqlite+aiosqlite://").engine.echo is False
