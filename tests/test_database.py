@@ -263,6 +263,15 @@ async def test_read_only_reads(db: Database) -> None:
         assert [h.name for h in await Repository(Hero, session).list()] == ["A"]
 
 
+async def test_objects_read_in_read_only_stay_readable_after_the_scope(db: Database) -> None:
+    async with db.transaction() as session:
+        await Repository(Hero, session).create({"name": "A", "secret_name": "a"})
+    async with db.read_only() as session:
+        hero = await Repository(Hero, session).first(name="A")
+    # The scope ends without expiring what it loaded: a rollback would have.
+    assert hero is not None and (hero.name, hero.secret_name) == ("A", "a")
+
+
 async def _read_only_state(db: Database, session: AsyncSession) -> object:
     query = {
         "sqlite": "PRAGMA query_only",

@@ -29,7 +29,7 @@ from .errors import ConfigurationError, translate
 from .loading import GuardedSession
 from .pgbouncer import pgbouncer_connect_args
 from .replicas import DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRY_AFTER, ReplicaSet, RoutingSession
-from .retry import retry_transient
+from .retry import retry_transient, watch_disconnects
 
 T = TypeVar("T")
 
@@ -120,6 +120,7 @@ class Database:
             ) from None
         if self.backend.name == "sqlite":
             _configure_sqlite(self.engine, file_database=not self.is_memory_sqlite)
+        watch_disconnects(self.engine, self.backend)
         if self.backend.read_only_end is not None:
             _reset_on_checkin(self.engine, self.backend.read_only_end)
         self.sessionmaker = async_sessionmaker(
@@ -213,8 +214,8 @@ class Database:
                 yield session
             except sa_exc.DBAPIError as error:
                 raise translate(error, self.backend) from error
-            finally:
-                await session.rollback()
+            # No explicit rollback: closing the session rolls the transaction back without
+            # expiring the objects read here, so they stay usable after the scope.
 
     async def run_in_transaction(
         self,
