@@ -23,12 +23,14 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import operator
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic_core import to_json
 from sqlalchemy.orm import Mapper
+from sqlalchemy.orm.attributes import instance_state
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .dialects import Backend
@@ -96,31 +98,37 @@ async def stream_instances(
     backend: Backend,
 ) -> AsyncIterator[Any]:
     """Detached model instances, in keyset order (see the module docstring)."""
-    build = _builder(keyset.mapper)
+    build: Callable[[Any], Any] | None = None
     async for keys, rows in stream_batches(
         session, keyset, filters, batch_size=batch_size, backend=backend
     ):
+        if build is None:
+            build = _builder(keyset.mapper, keys)
         for row in rows:
-            yield build(keys, row)
+            yield build(row)
 
 
-def _builder(mapper: Mapper[Any]) -> Callable[[tuple[str, ...], Any], Any]:
-    """A function that turns one row into a detached instance, as the ORM would load it.
+def _builder(mapper: Mapper[Any], keys: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A function that turns one row (values in `keys` order) into a detached instance, as
+    the ORM would load it.
 
     What `make_transient_to_detached()` does, without its per-object identity lookups and
-    expiry bookkeeping (measured: 8.7 vs 17 us per object): a fresh instance state, the
-    column values in its `__dict__`, and the identity key. Relationships stay unloaded.
+    expiry bookkeeping: a fresh instance state, the column values in its `__dict__`, and the
+    identity key. Measured side by side (loaded 2-core machine): 16 us per object, against
+    26 us for the straightforward version (dict(zip()), inspect(), a generator for the key)
+    and 27 us with make_transient_to_detached(). Relationships stay unloaded.
     """
-    manager = mapper.class_manager
+    new_instance = mapper.class_manager.new_instance
     identity = mapper.identity_key_from_primary_key
-    pk_keys = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
+    pk_positions = [keys.index(mapper.get_property_by_column(c).key) for c in mapper.primary_key]
+    primary_key = operator.itemgetter(*pk_positions)
+    single = len(pk_positions) == 1
 
-    def build(keys: tuple[str, ...], row: Any) -> Any:
-        instance = manager.new_instance()
-        values = dict(zip(keys, row, strict=True))
-        instance.__dict__.update(values)
-        state = sa.inspect(instance)
-        state.key = identity(tuple(values[key] for key in pk_keys))
+    def build(row: Any) -> Any:
+        instance = new_instance()
+        instance.__dict__.update(zip(keys, row, strict=True))
+        key = primary_key(row)
+        instance_state(instance).key = identity((key,) if single else key)
         return instance
 
     return build
