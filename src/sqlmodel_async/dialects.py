@@ -49,6 +49,9 @@ class Backend:
     classify: Callable[[BaseException], ErrorInfo] = field(repr=False)
     #: Whether `col = ANY(:array)` is available: one parameter for any number of keys.
     has_array_any: bool = False
+    #: True for a driver error that leaves the connection unusable although the driver does
+    #: not report it as a disconnect: the connection is then discarded, not pooled again.
+    is_disconnect: Callable[[BaseException], bool] = field(default=lambda _: False, repr=False)
     #: Statement that begins a transaction meant to write, where the plain BEGIN would let
     #: it fail on lock upgrade (SQLite: BEGIN IMMEDIATE), else None.
     write_begin: str | None = None
@@ -111,6 +114,13 @@ _PG_KINDS = {
     "53300": "transient",  # too_many_connections
 }
 _PG_KEY_COLUMNS = re.compile(r"Key \(([^)]+)\)")
+
+
+def _postgresql_disconnect(exc: BaseException) -> bool:
+    # asyncpg's InternalClientError ("cannot switch to state N; another operation is in
+    # progress") means its protocol state is broken, as seen on pooled connections right
+    # after their server backends were terminated: nothing more can run on it.
+    return type(_driver_error(exc)).__name__ == "InternalClientError"
 
 
 def _classify_postgresql(exc: BaseException) -> ErrorInfo:
@@ -240,6 +250,7 @@ POSTGRESQL = Backend(
     read_only_begin="SET TRANSACTION READ ONLY",
     read_only_end=None,
     classify=_classify_postgresql,
+    is_disconnect=_postgresql_disconnect,
     has_array_any=True,
     keyset_row_values=True,
     nulls_sort_high=True,

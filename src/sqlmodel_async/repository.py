@@ -22,7 +22,14 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from .bulk import BulkWriter
 from .dialects import BACKEND_INFO_KEY, Backend, backend_for
-from .errors import DatabaseError, ForeignKeyError, InvalidDataError, NotFoundError, translate
+from .errors import (
+    DatabaseError,
+    ForeignKeyError,
+    InvalidDataError,
+    NotFoundError,
+    TransientError,
+    translate,
+)
 from .keyset import Keyset
 from .loading import Loadable, loader_options
 from .pagination import (
@@ -285,7 +292,10 @@ class Repository(Generic[ModelT]):
         except sa_exc.DBAPIError as error:
             await self._undo(savepoint)
             translated = await self._translated(error, values)
-            await self._reload(instance)
+            if not isinstance(translated, TransientError):
+                # A transient failure took the transaction (or connection) with it: there
+                # is nothing to reload, and the caller retries the whole unit.
+                await self._reload(instance)
             raise translated from error
         except BaseException:
             await self._undo(savepoint)

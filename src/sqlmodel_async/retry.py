@@ -12,7 +12,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -42,7 +45,8 @@ def is_transient(error: BaseException, backend: Backend | None = None) -> bool:
     """
     if isinstance(error, TransientError):
         return True
-    if not isinstance(error, sa_exc.DBAPIError):
+    # A DBAPIError, or SQLAlchemy refusing to go on (PendingRollbackError) after one.
+    if not isinstance(error, sa_exc.DBAPIError | sa_exc.PendingRollbackError):
         return False
     current: BaseException | None = error
     for _ in range(_CONTEXT_DEPTH):
@@ -62,6 +66,17 @@ def _transient_here(error: BaseException, backend: Backend | None) -> bool:
     if error.connection_invalidated:
         return True
     return isinstance(translate(error, backend), TransientError)
+
+
+def watch_disconnects(engine: AsyncEngine, backend: Backend) -> None:
+    """Have SQLAlchemy treat the errors `backend.is_disconnect` recognizes as disconnects:
+    the connection (and the pool's older ones) is invalidated, the error carries
+    `connection_invalidated`, and so it is transient."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def on_error(context: ExceptionContext) -> None:
+        if not context.is_disconnect and backend.is_disconnect(context.original_exception):
+            context.is_disconnect = True
 
 
 async def retry_transient(
@@ -104,10 +119,10 @@ async def retry_transient(
     )
     try:
         return await retrying(attempt)
-    except sa_exc.DBAPIError as error:
+    except (sa_exc.DBAPIError, sa_exc.PendingRollbackError) as error:
         if is_transient(error, backend):
             logger.error("transient database error: giving up after %d attempts", retries + 1)
-            first_line = str(error.orig or error).strip().splitlines()[0]
+            first_line = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
             raise TransientError(
                 f"gave up after {retries + 1} attempts: {first_line}",
                 detail="the database is busy, try again",
