@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 
 from sqlmodel_async import Database, DatabaseError
 
+from .db_commands import db, prepare_schema_or_exit
 from .settings import Settings
 
 #: How long a worker process may take to start before uvicorn gives up on it.
@@ -22,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(db, name="db")
 
 DatabaseUrl = Annotated[
     str | None,
@@ -76,16 +78,17 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the HTTP API (docs at /docs); tables are created on first start.
+    """Serve the HTTP API (docs at /docs); SQLite is migrated at start (`heroes db`).
 
     Example: heroes serve --host 0.0.0.0 --port 8080 --workers 2
     """
     import uvicorn
 
     settings = _settings(database_url)
-    # Tables are created here, once, so that several workers starting together do not
-    # race to create them.
-    _reach(_database(settings), create_tables=True)
+    _reach(_database(settings))
+    # Migrated (SQLite) or checked (servers) here, once: workers starting together do not
+    # race, and a schema that is not at head is one line, not a traceback per worker.
+    prepare_schema_or_exit(settings.database_url)
     # The workers build their app from the environment.
     os.environ["DATABASE_URL"] = settings.database_url
     uvicorn.run(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from sqlmodel_async import Database
 from sqlmodel_async.fastapi import add_exception_handlers, lifespan
 
+from ..migrations import prepare_schema
 from ..notifications import Notifier
 from ..settings import Settings
 from .validation import add_validation_handler
@@ -28,13 +29,14 @@ ROUTER_MODULES = [
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """The Heroes app on `database`, or on the one `settings` (default: the environment)
-    describe. Tables are created at start-up (the SQLite default needs no setup step)."""
+    describe. At start-up pending migrations are applied on SQLite (the default needs no
+    setup step); on a database server the schema must be at head (`heroes db upgrade`)."""
     if database is None:
         database = (settings or Settings()).database()
     app = FastAPI(
         title="Heroes",
         summary="The SQLModel tutorial's heroes and teams, async, on sqlmodel-async.",
-        lifespan=lifespan(database, create_all=True),
+        lifespan=lifespan(database, on_startup=prepare_schema),
     )
     # Set now as well as by the lifespan: clients that skip the lifespan (httpx's
     # ASGITransport) still reach the database.
