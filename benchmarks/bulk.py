@@ -580,8 +580,6 @@ def targets(b: Bench) -> list[dict[str, Any]]:
             b.ratio("upsert_many / FastCRUD upsert_multi", upsert, "FastCRUD upsert_multi", 2),
             b.ratio("upsert_many / Advanced Alchemy upsert_many", upsert,
                     "Advanced Alchemy upsert_many", 2),
-            b.ratio("delete_many / raw DELETE = ANY", "ours delete_many",
-                    "raw asyncpg DELETE ... = ANY($1)", 0.8),
         ]
     if b.backend == "sqlite":
         return [b.ratio("create_many(returning=False) / sqlite3 executemany", ours_copy,

@@ -64,7 +64,7 @@ class BulkWriter(Generic[ModelT]):
         created: list[ModelT] = []
         count = 0
         for start, chunk in self._numbered_chunks(rows):
-            prepared = [self.plan.insert_row(row, start + i) for i, row in enumerate(chunk)]
+            prepared = self.plan.insert_rows(chunk, start)
             groups = self._checked(prepared, self.plan.insert_groups(prepared), start)
             connection, sql = await self._open()
             for positions, keys, columns in groups:
@@ -243,12 +243,8 @@ class BulkWriter(Generic[ModelT]):
         chosen = None if update is None else self.plan.keys_of(update, "update")
         written = 0
         for start, chunk in self._numbered_chunks(rows):
-            given: list[frozenset[str]] = []
-            prepared = []
-            for i, row in enumerate(chunk):
-                values, names = self.plan.upsert_row(row, start + i)
-                prepared.append(values)
-                given.append(names)
+            prepared = self.plan.insert_rows(chunk, start)
+            given = self.plan.given_keys(chunk, start)
             groups = self.plan.insert_groups(prepared, last_wins=target, extra=given)
             checked = self._checked(prepared, groups, start)
             connection, sql = await self._open()
