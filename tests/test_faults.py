@@ -6,6 +6,7 @@ import logging
 import random
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -106,7 +107,7 @@ async def test_contended_transfers_all_commit_through_retries(
         # Commit order: each transfer starts where the previous one left the hero (no lost
         # update), and the hero ends on its last transfer's team.
         assert chain[0].from_team_id is None
-        for before, after in zip(chain, chain[1:], strict=False):
+        for before, after in pairwise(chain):
             assert after.from_team_id == before.to_team_id
         assert final[hero_id] == chain[-1].to_team_id
     retries = retry_records(caplog)
