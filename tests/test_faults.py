@@ -132,9 +132,7 @@ async def test_fifty_sqlite_writers_never_see_database_is_locked(
             hero = (await session.exec(select(Hero).where(Hero.id == heroes[0]))).one()
             hero.power_level += 1
             session.add(hero)
-            session.add(
-                TransferLog(hero_id=hero.id or 0, from_team_id=None, to_team_id=teams[0])
-            )
+            session.add(TransferLog(hero_id=hero.id or 0, from_team_id=None, to_team_id=teams[0]))
             await session.flush()
 
         await db.run_in_transaction(work)

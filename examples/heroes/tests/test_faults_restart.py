@@ -87,10 +87,20 @@ def cluster() -> Iterator[Cluster]:
     port = _free_port()
     found = Cluster(directory, port)
     try:
-        _run(_as_postgres([
-            str(PG_BIN / "initdb"), "-D", str(directory / "data"), "-U", "postgres",
-            "-A", "trust", "--no-sync",
-        ]))
+        _run(
+            _as_postgres(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(directory / "data"),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "--no-sync",
+                ]
+            )
+        )
         options = (
             f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={directory}"
             " -c fsync=off"

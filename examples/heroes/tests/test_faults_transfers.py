@@ -67,9 +67,7 @@ async def test_concurrent_transfers_over_http_all_succeed(
     async def move(hero_id: int, team_id: int) -> httpx.Response:
         return await client.post(f"/heroes/{hero_id}/transfer", json={"team_id": team_id})
 
-    responses = await asyncio.wait_for(
-        asyncio.gather(*(move(*step) for step in plan)), 240
-    )
+    responses = await asyncio.wait_for(asyncio.gather(*(move(*step) for step in plan)), 240)
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {200: TRANSFERS}, statuses
 
@@ -84,8 +82,10 @@ async def test_concurrent_transfers_over_http_all_succeed(
         assert hero["team_id"] == last["to_team_id"]  # ends on its last transfer's team
     retries = retries_logged(caplog)
     assert retries > 0  # the contention was real
-    print(f"\n{db.backend.name}: {TRANSFERS} transfer requests over HTTP, {retries} retries, "
-          f"0 errors, 0 lost")
+    print(
+        f"\n{db.backend.name}: {TRANSFERS} transfer requests over HTTP, {retries} retries, "
+        f"0 errors, 0 lost"
+    )
 
 
 async def test_fifty_sqlite_writers_over_http(
