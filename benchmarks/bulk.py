@@ -38,6 +38,7 @@ QUICK = bool(os.environ.get("BENCH_QUICK")) or "--quick" in sys.argv
 ROWS = int(os.environ.get("BENCH_ROWS", 5_000 if QUICK else 100_000))
 SEED_ROWS = min(ROWS, 300 if QUICK else 2_000)  # the per-row patterns, on fewer rows
 ORM_ROWS = min(ROWS, 2_000 if QUICK else 20_000)
+PEER_ROWS = ORM_ROWS  # FastCRUD / Advanced Alchemy run at ORM speed: fewer rows, same shape
 MEMORY_ROWS = int(os.environ.get("BENCH_MEMORY_ROWS", 100_000 if QUICK else 1_000_000))
 RUNS = 3
 RESULTS = Path(__file__).parent / "results" / "bulk.json"
@@ -280,9 +281,9 @@ async def peers_create(
 
     async def add_many() -> None:
         async with b.db.transaction() as session:
-            await repository(session=session).add_many(instances)
+            await repository(session=session).add_many(instances[:PEER_ROWS])
 
-    await b.case("Advanced Alchemy add_many", ROWS, add_many, fresh)
+    await b.case("Advanced Alchemy add_many", PEER_ROWS, add_many, fresh)
 
 
 async def bench_update(b: Bench) -> None:
@@ -414,21 +415,21 @@ async def peers_upsert(
         print("  (FastCRUD not installed: pip install -e '.[bench]')")
     else:
         crud = FastCRUD(BenchHero)
-        schemas = [BenchHeroRow(**row) for row in data]
+        schemas = [BenchHeroRow(**row) for row in data[:PEER_ROWS]]
 
         async def fastcrud_upsert() -> None:
             async with b.db.transaction() as session:
                 await crud.upsert_multi(session, schemas)
 
-        await b.case("FastCRUD upsert_multi", ROWS, fastcrud_upsert, setup)
+        await b.case("FastCRUD upsert_multi", len(schemas), fastcrud_upsert, setup)
     repository = advanced_alchemy_repository()
     if repository is not None:
         async def aa_upsert() -> None:
-            instances = [BenchHero(**row) for row in data]
+            instances = [BenchHero(**row) for row in data[:PEER_ROWS]]
             async with b.db.transaction() as session:
                 await repository(session=session).upsert_many(instances)
 
-        await b.case("Advanced Alchemy upsert_many", ROWS, aa_upsert, setup)
+        await b.case("Advanced Alchemy upsert_many", PEER_ROWS, aa_upsert, setup)
 
 
 async def bench_delete(b: Bench) -> None:

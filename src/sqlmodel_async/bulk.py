@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from .bulk_rows import BulkInputError, TablePlan, plan_for
 from .bulk_sql import StatementBuilder
 from .dialects import Backend
-from .errors import translate
+from .errors import DatabaseError, ForeignKeyError, translate
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
 
@@ -192,7 +192,7 @@ class BulkWriter(Generic[ModelT]):
             if "asyncpg" not in type(error).__module__:
                 raise
             wrapped = sa_exc.DBAPIError(f"COPY {table.name}", None, error)
-            raise translate(wrapped, self.backend) from error
+            raise self._translated(wrapped) from error
 
     # --- update, upsert, delete -------------------------------------------------------
 
@@ -304,13 +304,25 @@ class BulkWriter(Generic[ModelT]):
         try:
             return await connection.execute(statement, params)
         except sa_exc.DBAPIError as error:
-            raise translate(error, self.backend) from error
+            raise self._translated(error) from error
 
     async def _run_driver(self, connection: AsyncConnection, statement: str, params: Any) -> Any:
         try:
             return await connection.exec_driver_sql(statement, params)
         except sa_exc.DBAPIError as error:
-            raise translate(error, self.backend) from error
+            raise self._translated(error) from error
+
+    def _translated(self, error: sa_exc.DBAPIError) -> BaseException:
+        """The DatabaseError for a refusal, naming the column where the backend did not."""
+        translated = translate(error, self.backend)
+        if isinstance(translated, DatabaseError) and translated.column is None:
+            translated.column = self.plan.constraint_columns(translated.constraint)
+        if isinstance(translated, ForeignKeyError) and translated.column is None:
+            # SQLite names no column; with one foreign key it can only be that one.
+            references = [key for key in self.plan.keys if self.plan.column(key).foreign_keys]
+            if translated.missing_reference and len(references) == 1:
+                translated.column = references[0]
+        return translated
 
     def _sync_session(self, rows: list[dict[str, Any]], key: tuple[str, ...]) -> None:
         """Objects of this model already in the session take the values just written, so

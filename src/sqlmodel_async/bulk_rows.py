@@ -279,6 +279,17 @@ class TablePlan:
         names = set(chosen) if chosen is not None else set(given) - set(self.pk)
         return tuple(key for key in keys if key in names and key not in target)
 
+    def constraint_columns(self, name: str | None) -> str | None:
+        """The column(s) of the table's constraint or index called `name`, if known."""
+        if name is None:
+            return None
+        items: list[Any] = [*self.table.constraints, *self.table.indexes]
+        for item in items:
+            if item.name == name:
+                return ", ".join(str(column.key) for column in item.columns)
+        # MariaDB/MySQL name an unnamed one-column unique key after its column.
+        return name if name in self.table.columns else None
+
     # --- PostgreSQL COPY ---------------------------------------------------------------
 
     def copy_safe(self, dialect: Dialect, keys: tuple[str, ...]) -> bool:

@@ -1,0 +1,103 @@
+"""/heroes/bulk and /heroes/bulk-delete (S9-S12; API.md section 2).
+
+Each request is one transaction: every row is written or none is. Included before
+`heroes.api.heroes`, so `/heroes/bulk` never parses as a hero id.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from sqlmodel_async import Repository
+from sqlmodel_async.fastapi import DatabaseDep
+
+from ..models import DbInt, Hero, HeroCreate, HeroUpdate
+
+router = APIRouter(prefix="/heroes", tags=["heroes"])
+
+#: Rows one request may carry (API.md): more is a 422 naming the limit.
+MAX_ROWS = 10_000
+#: Ids one bulk-delete may carry.
+MAX_IDS = 100_000
+#: Bodies larger than this are refused (413) before they are read: 10,000 rows of the
+#: longest valid hero stay under it.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+async def limit_body(request: Request) -> None:
+    """413 for a declared body over the cap, before FastAPI reads and parses it."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"request body over {MAX_BODY_BYTES} bytes")
+
+
+class HeroBulkUpdate(HeroUpdate):
+    """One row of PATCH /heroes/bulk: the hero's id and the fields to change."""
+
+    id: DbInt
+
+
+class BulkDelete(BaseModel):
+    ids: Annotated[list[DbInt], Field(max_length=MAX_IDS)]
+
+
+class Created(BaseModel):
+    created: int
+    ids: list[int]
+
+
+class Upserted(BaseModel):
+    upserted: int
+
+
+class Updated(BaseModel):
+    updated: int
+
+
+class Deleted(BaseModel):
+    deleted: int
+
+
+Rows = Annotated[list[HeroCreate], Body(max_length=MAX_ROWS)]
+Sized = [Depends(limit_body)]
+
+
+@router.post("/bulk", response_model=Created, dependencies=Sized)
+async def create_heroes(rows: Rows, database: DatabaseDep) -> Created:
+    """Create up to 10,000 heroes in one transaction; their ids in the order sent. A name
+    that exists (or is sent twice) is a 409 and nothing is created."""
+    async with database.transaction() as session:
+        heroes = await Repository(Hero, session).create_many(rows, returning=True)
+    return Created(created=len(heroes), ids=[hero.id for hero in heroes if hero.id is not None])
+
+
+@router.put("/bulk", response_model=Upserted, dependencies=Sized)
+async def upsert_heroes(rows: Rows, database: DatabaseDep) -> Upserted:
+    """Create or replace heroes by name (names are unique). A name sent twice: the last
+    row wins. Returns how many distinct heroes were written."""
+    async with database.transaction() as session:
+        count = await Repository(Hero, session).upsert_many(rows, conflict=["name"])
+    return Upserted(upserted=count)
+
+
+@router.patch("/bulk", response_model=Updated, dependencies=Sized)
+async def update_heroes(
+    rows: Annotated[list[HeroBulkUpdate], Body(max_length=MAX_ROWS)], database: DatabaseDep
+) -> Updated:
+    """Change the fields sent for each hero id (rows may change different fields); ids
+    that do not exist are not counted. Returns how many heroes were found."""
+    async with database.transaction() as session:
+        count = await Repository(Hero, session).update_many(rows)
+    return Updated(updated=count)
+
+
+@router.post("/bulk-delete", response_model=Deleted, dependencies=Sized)
+async def delete_heroes(body: BulkDelete, database: DatabaseDep) -> Deleted:
+    """Delete the heroes with these ids (their items go with them); returns how many
+    existed."""
+    async with database.transaction() as session:
+        count = await Repository(Hero, session).delete_many(body.ids)
+    return Deleted(deleted=count)
