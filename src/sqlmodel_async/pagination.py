@@ -20,7 +20,7 @@ import json
 import os
 import secrets
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 from typing import Any, Generic, TypeVar
 
@@ -203,8 +203,10 @@ async def offset_page(
     size: int,
     include_total: bool,
     max_size: int,
+    fetch: Callable[[Any], Awaitable[list[Any]]] | None = None,
 ) -> Page[Any]:
     """Page `page` of `statement` (already ordered), with the total from `count`.
+    `fetch(statement)` runs it (default: the session, as ORM instances).
 
     The total comes from its own COUNT, so it stays right past the last page (a window
     `count(*) OVER ()` would say 0 there). A short page gives the total without it.
@@ -213,7 +215,11 @@ async def offset_page(
         raise InvalidPageError("page", f"page must be an integer >= 1, got {page!r}")
     check_size("size", size, max_size)
     offset = (page - 1) * size
-    items = list((await session.exec(statement.offset(offset).limit(size))).unique().all())
+    statement = statement.offset(offset).limit(size)
+    if fetch is not None:
+        items = await fetch(statement)
+    else:
+        items = list((await session.exec(statement)).unique().all())
     total: int | None = None
     if include_total:
         if items and len(items) < size:
@@ -234,18 +240,25 @@ async def cursor_page(
     codec: CursorCodec,
     backend: Backend,
     max_size: int,
+    fetch: Callable[[Any], Awaitable[tuple[list[Any], list[list[Any]]]]] | None = None,
 ) -> CursorPage[Any]:
     """Up to `limit` rows of `statement` (unordered: the keyset orders it) after the row
-    that `after` points at; `next_cursor` is None on the last page."""
+    that `after` points at; `next_cursor` is None on the last page. `fetch(statement)`
+    runs it, giving the items and each one's keyset values (default: ORM instances)."""
     check_size("limit", limit, max_size)
     if after:
         values = codec.decode(keyset, after)
         statement = statement.where(keyset.after(values, backend))
     # One row more than asked tells whether there is a next page.
     statement = statement.order_by(None).order_by(*keyset.order_by()).limit(limit + 1)
-    items = list((await session.exec(statement)).unique().all())
+    keys: list[list[Any]] | None = None
+    if fetch is not None:
+        items, keys = await fetch(statement)
+    else:
+        items = list((await session.exec(statement)).unique().all())
     next_cursor = None
     if len(items) > limit:
         items = items[:limit]
-        next_cursor = codec.encode(keyset, keyset.values_of(items[-1]))
+        last = keyset.values_of(items[-1]) if keys is None else keys[limit - 1]
+        next_cursor = codec.encode(keyset, last)
     return CursorPage(items=items, next_cursor=next_cursor)

@@ -41,9 +41,12 @@ from .pagination import (
     cursor_page,
     offset_page,
 )
+from .projection import projection_for
 from .streaming import stream_instances, stream_rows
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
+#: A response schema that `as_=` builds instead of model instances (projection.py).
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 #: A WHERE condition such as `Hero.age > 30` (a plain bool to type checkers under SQLModel).
 Filter = Any
@@ -84,21 +87,43 @@ class Repository(Generic[ModelT]):
 
     # --- reads --------------------------------------------------------------------------
 
-    async def get(self, key: Any, *, load: Iterable[Loadable] = ()) -> ModelT | None:
+    @overload
+    async def get(self, key: Any, *, load: Iterable[Loadable] = ()) -> ModelT | None: ...
+
+    @overload
+    async def get(self, key: Any, *, as_: type[SchemaT]) -> SchemaT | None: ...
+
+    async def get(
+        self, key: Any, *, load: Iterable[Loadable] = (), as_: type[BaseModel] | None = None
+    ) -> Any:
         """The row with primary key `key`, or None.
 
         With `load=`, the relationships are loaded even if the object was already in the
         session (plain `session.get(..., options=...)` ignores options for such objects).
+        With `as_=Schema`, a `Schema` instance read straight from the row (projection.py):
+        only its columns are selected and its relationships read with it.
         """
+        if as_ is not None:
+            return await self._projected_get(key, load, as_)
         options = loader_options(load)
         instance: ModelT | None = await self.session.get(
             self.model, key, options=options, populate_existing=bool(options)
         )
         return instance
 
-    async def get_one(self, key: Any, *, load: Iterable[Loadable] = ()) -> ModelT:
+    @overload
+    async def get_one(self, key: Any, *, load: Iterable[Loadable] = ()) -> ModelT: ...
+
+    @overload
+    async def get_one(self, key: Any, *, as_: type[SchemaT]) -> SchemaT: ...
+
+    async def get_one(
+        self, key: Any, *, load: Iterable[Loadable] = (), as_: type[BaseModel] | None = None
+    ) -> Any:
         """The row with primary key `key`; raises `NotFoundError` if there is none."""
-        instance = await self.get(key, load=load)
+        instance = await (
+            self.get(key, load=load) if as_ is None else self._projected_get(key, load, as_)
+        )
         if instance is None:
             raise NotFoundError(self.model, key)
         return instance
@@ -127,6 +152,7 @@ class Repository(Generic[ModelT]):
             raise NotFoundError(self.model, missing=absent)
         return [found[key] for key in keys if key in found]
 
+    @overload
     async def list(
         self,
         *filters: Filter,
@@ -135,30 +161,109 @@ class Repository(Generic[ModelT]):
         limit: int | None = None,
         load: Iterable[Loadable] = (),
         **equals: Any,
-    ) -> builtins.list[ModelT]:
+    ) -> builtins.list[ModelT]: ...
+
+    @overload
+    async def list(
+        self,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        as_: type[SchemaT],
+        **equals: Any,
+    ) -> builtins.list[SchemaT]: ...
+
+    async def list(
+        self,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        load: Iterable[Loadable] = (),
+        as_: type[BaseModel] | None = None,
+        **equals: Any,
+    ) -> builtins.list[Any]:
         """Rows matching `filters` and `equals`, ordered by `order_by` (default: the primary
-        key, so pages are stable)."""
+        key, so pages are stable). `as_=Schema`: `Schema` instances (see `get()`)."""
         if offset < 0:
             raise ValueError(f"offset must be >= 0, got {offset}")
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
-        statement = self.select(*filters, order_by=order_by, load=load, **equals)
+        statement: Any = (
+            self.select(*filters, order_by=order_by, load=load, **equals)
+            if as_ is None
+            else self._projected_select(as_, load, filters, order_by, equals)
+        )
         if offset:
             statement = statement.offset(offset)
         if limit is not None:
             statement = statement.limit(limit)
+        if as_ is not None:
+            return await projection_for(self.model, as_).all(self.session, statement)
         return builtins.list((await self.session.exec(statement)).unique().all())
 
+    @overload
     async def first(
         self,
         *filters: Filter,
         order_by: Sequence[Order] | None = None,
         load: Iterable[Loadable] = (),
         **equals: Any,
-    ) -> ModelT | None:
+    ) -> ModelT | None: ...
+
+    @overload
+    async def first(
+        self,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        as_: type[SchemaT],
+        **equals: Any,
+    ) -> SchemaT | None: ...
+
+    async def first(
+        self,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        load: Iterable[Loadable] = (),
+        as_: type[BaseModel] | None = None,
+        **equals: Any,
+    ) -> Any:
         """The first row matching, in `order_by` order (default: primary key), or None."""
+        if as_ is not None:
+            found = await self.list(
+                *filters, order_by=order_by, limit=1, load=load, as_=as_, **equals
+            )
+            return found[0] if found else None
         statement = self.select(*filters, order_by=order_by, load=load, **equals).limit(1)
         return (await self.session.exec(statement)).unique().first()
+
+    # --- projected reads (as_=Schema): projection.py ---------------------------------------
+
+    async def _projected_get(
+        self, key: Any, load: Iterable[Loadable], schema: type[SchemaT]
+    ) -> SchemaT | None:
+        self._no_load(load)
+        return await projection_for(self.model, schema).get(self.session, key)
+
+    def _projected_select(
+        self,
+        schema: type[BaseModel],
+        load: Iterable[Loadable],
+        filters: Sequence[Filter],
+        order_by: Sequence[Order] | None,
+        equals: Mapping[str, Any],
+    ) -> Any:
+        self._no_load(load)
+        statement = projection_for(self.model, schema).select()
+        return statement.where(*filters, *self._equals(equals)).order_by(
+            *self.ordering(order_by)
+        )
+
+    @staticmethod
+    def _no_load(load: Iterable[Loadable]) -> None:
+        if load:
+            raise TypeError("as_= reads what the schema names: load= does not apply to it")
 
     async def count(self, *filters: Filter, **equals: Any) -> int:
         statement = (
@@ -421,14 +526,23 @@ class Repository(Generic[ModelT]):
         include_total: bool = True,
         max_size: int = MAX_PAGE_SIZE,
         load: Iterable[Loadable] = (),
-    ) -> Page[ModelT]:
+        as_: type[BaseModel] | None = None,
+    ) -> Page[Any]:
         """Page `page` (from 1) of `size` rows, ordered by `order_by` plus the primary key
         (so equal values never swap between pages). `total`/`pages` come from a COUNT;
         `include_total=False` skips it (they are None). Bad `page`/`size` raise
-        `InvalidPageError`."""
+        `InvalidPageError`. `as_=Schema`: items are `Schema` instances (see `get()`)."""
         keyset = Keyset(self.model, order_by)
-        statement = self.select(*filters, order_by=keyset.order_by(), load=load)
         count = select(sa.func.count()).select_from(self.model).where(*filters)
+        if as_ is not None:
+            projection = projection_for(self.model, as_)
+            statement: Any = self._projected_select(as_, load, filters, keyset.order_by(), {})
+            return await offset_page(
+                self.session, statement, count, page=page, size=size,
+                include_total=include_total, max_size=max_size,
+                fetch=lambda query: projection.all(self.session, query),
+            )
+        statement = self.select(*filters, order_by=keyset.order_by(), load=load)
         return await offset_page(
             self.session, statement, count, page=page, size=size,
             include_total=include_total, max_size=max_size,
@@ -443,25 +557,60 @@ class Repository(Generic[ModelT]):
         secret: str | bytes | CursorCodec | None = None,
         max_size: int = MAX_PAGE_SIZE,
         load: Iterable[Loadable] = (),
-    ) -> CursorPage[ModelT]:
+        as_: type[BaseModel] | None = None,
+    ) -> CursorPage[Any]:
         """Up to `limit` rows after the cursor `after` (None: from the start), in keyset
         order: `order_by` columns (asc, desc or mixed) plus the primary key.
 
         The cursor is signed with `secret` (or a `CursorCodec`; default: the
         `SQLMODEL_ASYNC_CURSOR_SECRET` variable). A tampered cursor, or one for another
-        model, order or secret, raises `InvalidCursorError`."""
+        model, order or secret, raises `InvalidCursorError`. `as_=Schema`: items are
+        `Schema` instances (see `get()`)."""
         keyset = Keyset(self.model, order_by)
+        if as_ is not None:
+            self._no_load(load)
+            projection = projection_for(self.model, as_)
+            statement = projection.select(*[c.column for c in keyset.columns]).where(*filters)
+            return await cursor_page(
+                self.session, statement, keyset,
+                limit=limit, after=after, codec=codec_for(secret), backend=self.backend,
+                max_size=max_size, fetch=lambda query: projection.page(self.session, query),
+            )
         return await cursor_page(
             self.session, self.select(*filters, load=load), keyset, limit=limit,
             after=after, codec=codec_for(secret), backend=self.backend, max_size=max_size,
         )
 
+    @overload
     def stream(
         self, batch_size: int = 1000, *filters: Filter, order_by: Sequence[Order] | None = None
-    ) -> AsyncIterator[ModelT]:
+    ) -> AsyncIterator[ModelT]: ...
+
+    @overload
+    def stream(
+        self,
+        batch_size: int = 1000,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        as_: type[SchemaT],
+    ) -> AsyncIterator[SchemaT]: ...
+
+    def stream(
+        self,
+        batch_size: int = 1000,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        as_: type[BaseModel] | None = None,
+    ) -> AsyncIterator[Any]:
         """Every matching row once, in `order_by` + primary-key order, read `batch_size`
         rows at a time. The instances are detached (the session does not keep them): save
-        changes through another session. Relationships are not loaded."""
+        changes through another session. Relationships are not loaded, except with
+        `as_=Schema`: `Schema` instances with what the schema names (see `get()`)."""
+        if as_ is not None:
+            return projection_for(self.model, as_).stream(
+                self.session, Keyset(self.model, order_by), filters,
+                batch_size=batch_size, backend=self.backend,
+            )
         return stream_instances(
             self.session, Keyset(self.model, order_by), filters,
             batch_size=batch_size, backend=self.backend,

@@ -1,0 +1,352 @@
+"""Schema-driven reads: the response schema decides what is selected, and its instances are
+built straight from rows, with no ORM instance and no identity map in between.
+
+>>> await Repository(Hero, session).get(1, as_=HeroPublicWithTeam)
+>>> await Repository(Team, session).list(limit=10, as_=TeamPublicWithHeroes)
+
+A schema field is either a column of the model (same name) or a relationship of it whose
+type is another schema: a many-to-one (`team: TeamPublic | None`) is LEFT JOINed into the
+same statement; a collection (`heroes: list[HeroPublic]`) is read by one more keyed query
+(`IN` / PostgreSQL `= ANY`) for all parents at once, in the relationship's `order_by` (else
+primary-key) order. Any other field is a `TypeError` naming it, at first use.
+
+The plan (columns, joins, statements, how to build) is made once per (model, schema) and
+cached; SQLAlchemy caches the compiled SQL of the plan's statements in turn.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.orm import Mapper, RelationshipDirection, RelationshipProperty
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from .dialects import BACKEND_INFO_KEY, Backend, backend_for
+from .keyset import Keyset
+
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
+
+_object_setattr = object.__setattr__
+
+
+@dataclass
+class _Joined:
+    """A many-to-one relationship field, LEFT JOINed: its columns sit at `positions`, and
+    the target's primary key at `key_positions` (all NULL: no related row)."""
+
+    name: str
+    build: Callable[[dict[str, Any]], Any]
+    fields: tuple[str, ...]
+    positions: tuple[int, ...]
+    key_positions: tuple[int, ...]
+
+
+@dataclass
+class _Collection:
+    """A collection field, read by a second keyed query: `child` projects the target;
+    `local` is the parent's column (at `position`) that the target's `remote` refers to."""
+
+    name: str
+    child: Projection[Any]
+    remote: Any
+    position: int
+    order_by: list[Any] = field(default_factory=list)
+
+
+class Projection(Generic[SchemaT]):
+    """How to read `schema` instances from `model`'s table. Use `projection_for()`, which
+    caches one per (model, schema)."""
+
+    def __init__(self, model: type[Any], schema: type[SchemaT]) -> None:
+        mapper: Mapper[Any] = sa.inspect(model)
+        self.model = model
+        self.schema = schema
+        self.mapper = mapper
+        self.table: sa.Table = mapper.local_table  # type: ignore[assignment]
+        self._selected: list[Any] = []
+        self._from: Any = self.table
+        self._own: list[tuple[str, int]] = []
+        self._joined: list[_Joined] = []
+        self._collections: list[_Collection] = []
+        for name, info in schema.model_fields.items():
+            if name in mapper.column_attrs:
+                self._own.append((name, self._select(mapper.column_attrs[name].columns[0])))
+            elif name in mapper.relationships:
+                self._relationship(name, mapper.relationships[name], info.annotation)
+            else:
+                raise TypeError(
+                    f"{schema.__name__}.{name} is neither a column nor a relationship of "
+                    f"{model.__name__}: a projection can only read what the table holds"
+                )
+        self.fields = tuple(name for name, _ in self._own)
+        built = [*self.fields, *(j.name for j in self._joined)]
+        built += [c.name for c in self._collections]
+        # Instances keep their fields in the schema's order (it is the JSON's key order).
+        self._order = None if built == list(schema.model_fields) else tuple(schema.model_fields)
+        self.width = len(self._selected)
+        self._construct = _constructor(schema, _needs_validation(schema, mapper))
+        self._get: Any = None
+
+    # --- planning ---------------------------------------------------------------------
+
+    def _select(self, column: Any) -> int:
+        """The position of `column` in the SELECT list, adding it once."""
+        for position, selected in enumerate(self._selected):
+            if selected is column:
+                return position
+        self._selected.append(column)
+        return len(self._selected) - 1
+
+    def _relationship(self, name: str, prop: RelationshipProperty[Any], annotation: Any) -> None:
+        nested = _schema_in(annotation)
+        where = f"{self.schema.__name__}.{name}"
+        if nested is None:
+            raise TypeError(
+                f"{where} is a relationship: its type must be a schema, not {annotation}"
+            )
+        if prop.secondary is not None or len(prop.local_remote_pairs or ()) != 1:
+            raise TypeError(f"{where}: only relationships over one foreign key can be projected")
+        target: Mapper[Any] = prop.mapper
+        if target.local_table is self.table:
+            raise TypeError(f"{where}: self-referential relationships cannot be projected")
+        local, remote = (prop.local_remote_pairs or [])[0]
+        if prop.direction is RelationshipDirection.MANYTOONE and not prop.uselist:
+            inner = Projection(target.class_, nested)
+            if inner._joined or inner._collections:
+                raise TypeError(f"{where}: a joined schema can hold only columns")
+            self._from = self._from.outerjoin(target.local_table, prop.primaryjoin)
+            columns = [target.local_table.c[c.key] for c in inner._selected]
+            positions = [self._select(column) for column in columns]
+            keys = tuple(self._select(column) for column in target.primary_key)
+            own = tuple(positions[position] for _, position in inner._own)
+            self._joined.append(_Joined(name, inner._construct, inner.fields, own, keys))
+        elif prop.direction is RelationshipDirection.ONETOMANY and prop.uselist:
+            order = list(prop.order_by) if prop.order_by else list(target.primary_key)
+            child = projection_for(target.class_, nested)
+            self._collections.append(_Collection(name, child, remote, self._select(local), order))
+        else:
+            raise TypeError(f"{where}: unsupported relationship shape ({prop.direction.name})")
+
+    # --- statements -------------------------------------------------------------------
+
+    def select(self, *extra: Any) -> sa.Select[Any]:
+        """SELECT of the schema's columns (and joins), `extra` columns last (build ignores
+        them): the caller adds WHERE, ORDER BY, LIMIT."""
+        return sa.select(*self._selected, *extra).select_from(self._from)
+
+    @property
+    def get_statement(self) -> sa.Select[Any]:
+        """By primary key (bind parameter `pk`); built once."""
+        if self._get is None:
+            if len(self.mapper.primary_key) != 1:
+                raise TypeError(f"{self.model.__name__} has a composite primary key")
+            pk = self.mapper.primary_key[0]
+            self._get = self.select().where(pk == sa.bindparam("pk", type_=pk.type))
+        statement: sa.Select[Any] = self._get
+        return statement
+
+    # --- building ---------------------------------------------------------------------
+
+    async def build(self, session: AsyncSession, rows: Sequence[Any]) -> list[SchemaT]:
+        """Schema instances from `rows` of `select()`, collections read now (one query per
+        collection field, whatever the number of rows)."""
+        children = [await self._children(session, c, rows) for c in self._collections]
+        construct = self._construct
+        own = self._own
+        joined = self._joined
+        built: list[SchemaT] = []
+        for row in rows:
+            values = {name: row[position] for name, position in own}
+            for join in joined:
+                if all(row[position] is None for position in join.key_positions):
+                    values[join.name] = None
+                else:
+                    values[join.name] = join.build(
+                        dict(zip(join.fields, [row[p] for p in join.positions], strict=True))
+                    )
+            for collection, found in zip(self._collections, children, strict=True):
+                values[collection.name] = found.get(row[collection.position], [])
+            if self._order is not None:
+                values = {name: values[name] for name in self._order}
+            built.append(construct(values))
+        return built
+
+    async def _children(
+        self, session: AsyncSession, collection: _Collection, rows: Sequence[Any]
+    ) -> dict[Any, list[Any]]:
+        keys = list(dict.fromkeys(row[collection.position] for row in rows))
+        keys = [key for key in keys if key is not None]
+        grouped: dict[Any, list[Any]] = {}
+        if not keys:
+            return grouped
+        child = collection.child
+        for clause in _backend(session).membership(collection.remote, keys):
+            statement = child.select(collection.remote).where(clause)
+            found = await fetch_rows(session, statement.order_by(*collection.order_by))
+            for row, item in zip(found, await child.build(session, found), strict=True):
+                grouped.setdefault(row[child.width], []).append(item)
+        return grouped
+
+    # --- reads ------------------------------------------------------------------------
+
+    async def get(self, session: AsyncSession, key: Any) -> SchemaT | None:
+        rows = await fetch_rows(session, self.get_statement, {"pk": key})
+        return (await self.build(session, rows))[0] if rows else None
+
+    async def all(self, session: AsyncSession, statement: Any) -> list[SchemaT]:
+        return await self.build(session, await fetch_rows(session, statement))
+
+    async def page(
+        self, session: AsyncSession, statement: Any
+    ) -> tuple[list[SchemaT], list[list[Any]]]:
+        """The instances of a `select(*key_columns)` statement and, for each, the values of
+        the extra columns (a cursor page's keyset values)."""
+        rows = await fetch_rows(session, statement)
+        width = self.width
+        return await self.build(session, rows), [list(row[width:]) for row in rows]
+
+    def stream(
+        self,
+        session: AsyncSession,
+        keyset: Keyset,
+        filters: Sequence[Any],
+        *,
+        batch_size: int,
+        backend: Backend,
+    ) -> AsyncIterator[SchemaT]:
+        """Every matching row as a schema instance, in keyset order, `batch_size` rows per
+        query (the walk of `streaming.stream_batches`, with this projection's columns)."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        key_columns = [column.column for column in keyset.columns]
+        base = self.select(*key_columns).where(*filters).order_by(*keyset.order_by())
+        base = base.limit(batch_size)
+
+        async def walk() -> AsyncIterator[SchemaT]:
+            statement = base
+            while True:
+                rows = await fetch_rows(session, statement)
+                for item in await self.build(session, rows):
+                    yield item
+                if len(rows) < batch_size:
+                    return
+                last = list(rows[-1][self.width :])
+                statement = base.where(keyset.after(last, backend))
+
+        return walk()
+
+
+async def fetch_rows(
+    session: AsyncSession, statement: Any, parameters: dict[str, Any] | None = None
+) -> Sequence[Any]:
+    """Run a Core `statement` on the session's connection (same transaction, same
+    uncommitted writes) without the ORM's execute path: no ORM compile, no
+    do_orm_execute hooks, no result-to-entity processing."""
+    sync = session.sync_session
+    if sync.autoflush and (sync.new or sync.deleted or sync.dirty):
+        await session.flush()  # what session.execute() would do before a query
+    connection = await session.connection()
+    result = await connection.execute(statement, parameters)
+    return result.all()
+
+
+def _backend(session: AsyncSession) -> Backend:
+    backend = session.info.get(BACKEND_INFO_KEY)
+    if isinstance(backend, Backend):
+        return backend
+    return backend_for(session.get_bind().dialect.name)
+
+
+_projections: dict[tuple[type[Any], type[Any]], Projection[Any]] = {}
+
+
+def projection_for(model: type[Any], schema: type[SchemaT]) -> Projection[SchemaT]:
+    """The cached projection of `model` onto `schema` (TypeError if it cannot be one)."""
+    found = _projections.get((model, schema))
+    if found is None:
+        found = _projections[(model, schema)] = Projection(model, schema)
+    return found
+
+
+# --- schema types -----------------------------------------------------------------------
+
+
+def _strip(annotation: Any) -> Any:
+    """`X` from `Annotated[X, ...]`, `X | None`, `Optional[X]`."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _schema_in(annotation: Any) -> type[BaseModel] | None:
+    """The schema of a relationship field: `S`, `S | None` or `list[S]`."""
+    inner = _strip(annotation)
+    if typing.get_origin(inner) in (list, Sequence, tuple):
+        args = typing.get_args(inner)
+        inner = _strip(args[0]) if args else None
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
+        return inner
+    return None
+
+
+def _needs_validation(schema: type[BaseModel], mapper: Mapper[Any]) -> bool:
+    """Whether some column value would be converted by the schema (a Numeric read into a
+    float field, an int into a float, a custom type...): then building must validate."""
+    for name, info in schema.model_fields.items():
+        if name not in mapper.column_attrs:
+            continue  # relationships: their instances are built by their own projection
+        wanted = _strip(info.annotation)
+        if wanted is Any:
+            continue
+        column = mapper.column_attrs[name].columns[0]
+        try:
+            produced = column.type.python_type
+        except NotImplementedError:
+            return True
+        if not isinstance(wanted, type) or not issubclass(produced, wanted):
+            return True
+        if produced is bool and wanted is not bool:
+            return True
+    return False
+
+
+def _constructor(schema: type[SchemaT], validate: bool) -> Callable[[dict[str, Any]], SchemaT]:
+    """The function that turns one row's values (field name → value) into an instance.
+
+    When the database already hands back each field's type, the instance is assembled
+    directly: what `model_construct()` does minus its per-field default and alias handling,
+    and `object.__new__` rather than SQLModel's `__new__` (which only sets the same three
+    attributes). Measured (HeroPublic, 7 fields, per instance, 2 shared cores under load 5):
+    this 4.5 us, SQLModel's `__new__` path 8 us, `model_construct(**values)` 23 us,
+    `validate_python(values)` 21 us, `model_validate(orm_instance)` 26 us. Otherwise the
+    values are validated, so they come out as `Schema.model_validate(orm_instance)` would
+    convert them.
+    """
+    if validate:
+        return schema.__pydantic_validator__.validate_python
+    fields = frozenset(schema.model_fields)
+    new = object.__new__
+
+    def construct(values: dict[str, Any]) -> SchemaT:
+        instance: SchemaT = new(schema)
+        _object_setattr(instance, "__dict__", values)
+        _object_setattr(instance, "__pydantic_fields_set__", set(fields))
+        _object_setattr(instance, "__pydantic_extra__", None)
+        _object_setattr(instance, "__pydantic_private__", None)
+        return instance
+
+    return construct

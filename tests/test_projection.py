@@ -1,0 +1,290 @@
+"""Schema-driven reads (`as_=Schema`, projection.py) on every backend: each read shape gives
+exactly what `Schema.model_validate(orm_instance)` gives, in the expected number of
+statements, without ORM instances."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from sqlmodel import SQLModel
+
+from sqlmodel_async import Database, NotFoundError, Repository
+
+from .models import Hero, Item, Team
+from .test_streaming import count_selects
+
+# --- the response schemas ---------------------------------------------------------------
+
+
+class TeamPublic(SQLModel):
+    id: int
+    name: str
+    headquarters: str
+
+
+class HeroPublic(SQLModel):
+    name: str
+    secret_name: str
+    age: int | None
+    team_id: int | None
+    power_level: float
+    id: int
+
+
+class HeroPublicWithTeam(HeroPublic):
+    team: TeamPublic | None = None
+
+
+class TeamPublicWithHeroes(TeamPublic):
+    heroes: list[HeroPublic] = []
+
+
+class ItemPublic(SQLModel):
+    id: int
+    name: str
+    hero_id: int
+
+
+class HeroWithItems(HeroPublic):
+    items: list[ItemPublic] = []
+
+
+class TeamRoster(TeamPublic):
+    heroes: list[HeroWithItems] = []
+
+
+class HeroConverted(BaseModel):
+    """Fields the database does not hand back as-is: an int column read as float, and a
+    datetime: built through validation."""
+
+    id: int
+    age: float | None
+    created_at: datetime | None
+
+
+class HeroTeamFirst(SQLModel):
+    """The relationship before the columns: the JSON key order is the schema's."""
+
+    team: TeamPublic | None = None
+    name: str
+    id: int
+
+
+class HeroWithNickname(HeroPublic):
+    nickname: str = ""
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+async def seed(db: Database) -> dict[str, Any]:
+    """Two teams (one with three heroes, one with none), heroes with and without a team,
+    items on some heroes."""
+    async with db.transaction() as session:
+        full = Team(name="Preventers", headquarters="Sharp Tower")
+        empty = Team(name="Nobody", headquarters="Nowhere")
+        session.add_all([full, empty])
+        await session.flush()
+        heroes = [
+            Hero(name=f"Hero {i}", secret_name=f"Secret {i}", age=20 + i if i % 2 else None,
+                 power_level=10.5 * i, team_id=full.id if i < 3 else None,
+                 created_at=datetime(2024, 1, 1 + i, tzinfo=UTC))
+            for i in range(5)
+        ]
+        session.add_all(heroes)
+        await session.flush()
+        session.add_all(
+            [Item(name=f"Item {n}", hero_id=heroes[n % 2].id or 0) for n in range(3)]
+        )
+        await session.flush()
+        return {"full": full.id, "empty": empty.id, "heroes": [h.id for h in heroes]}
+
+
+def expected(schema: type[BaseModel], instance: Any) -> Any:
+    """What the ORM path gives: the schema validated from the loaded instance."""
+    return schema.model_validate(instance, from_attributes=True)
+
+
+def sort_collections(team: Team) -> Team:
+    # Team.heroes has no order_by, so the ORM's order is unspecified; projections read in
+    # primary-key order.
+    team.heroes.sort(key=lambda hero: hero.id or 0)
+    for hero in team.heroes:
+        if "items" in hero.__dict__:
+            hero.items.sort(key=lambda item: item.id or 0)
+    return team
+
+
+def same(left: Any, right: Any) -> None:
+    assert left == right
+    assert left.model_dump_json() == right.model_dump_json()
+    assert type(left) is type(right)
+
+
+# --- the read shapes --------------------------------------------------------------------
+
+
+async def test_get_many_to_one_in_one_statement(db: Database) -> None:
+    data = await seed(db)
+    async with db.session() as session:
+        heroes = Repository(Hero, session)
+        for hero_id in data["heroes"]:
+            with count_selects(db) as selects:
+                projected = await heroes.get(hero_id, as_=HeroPublicWithTeam)
+            assert len(selects) == 1
+            assert len(session.identity_map) == 0  # no ORM instance was made
+            orm = await heroes.get(hero_id, load=[Hero.team])
+            same(projected, expected(HeroPublicWithTeam, orm))
+            session.expunge_all()
+        # the last heroes have no team: a null many-to-one
+        assert projected is not None and projected.team is None
+        assert await heroes.get(-1, as_=HeroPublicWithTeam) is None
+
+
+async def test_get_one_and_collections_in_two_statements(db: Database) -> None:
+    data = await seed(db)
+    async with db.session() as session:
+        teams = Repository(Team, session)
+        for team_id, size in ((data["full"], 3), (data["empty"], 0)):
+            with count_selects(db) as selects:
+                projected = await teams.get_one(team_id, as_=TeamPublicWithHeroes)
+            assert len(selects) == 2  # the team, then its heroes (none or many)
+            assert len(projected.heroes) == size
+            orm = sort_collections(await teams.get_one(team_id, load=[Team.heroes]))
+            same(projected, expected(TeamPublicWithHeroes, orm))
+            session.expunge_all()
+        with pytest.raises(NotFoundError):
+            await teams.get_one(-1, as_=TeamPublicWithHeroes)
+
+
+async def test_list_and_first(db: Database) -> None:
+    await seed(db)
+    async with db.session() as session:
+        heroes = Repository(Hero, session)
+        with count_selects(db) as selects:
+            projected = await heroes.list(
+                Hero.power_level > 5, order_by=[Hero.name], limit=3,  # type: ignore[arg-type,operator]
+                as_=HeroPublicWithTeam,
+            )
+        assert len(selects) == 1
+        orm = await heroes.list(
+            Hero.power_level > 5, order_by=[Hero.name], limit=3, load=[Hero.team],  # type: ignore[arg-type,operator]
+        )
+        assert len(projected) == 3
+        for left, right in zip(projected, orm, strict=True):
+            same(left, expected(HeroPublicWithTeam, right))
+        session.expunge_all()
+        first = await heroes.first(team_id=None, as_=HeroPublic)
+        orm_first = await heroes.first(team_id=None)
+        assert first is not None
+        same(first, expected(HeroPublic, orm_first))
+        assert await heroes.first(name="nobody", as_=HeroPublic) is None
+
+
+async def test_list_collections_one_query_for_all_parents(db: Database) -> None:
+    await seed(db)
+    async with db.session() as session:
+        teams = Repository(Team, session)
+        with count_selects(db) as selects:
+            projected = await teams.list(as_=TeamPublicWithHeroes)
+        assert len(selects) == 2
+        orm = await teams.list(load=[Team.heroes])
+        assert [p.id for p in projected] == [o.id for o in orm]
+        for left, right in zip(projected, orm, strict=True):
+            same(left, expected(TeamPublicWithHeroes, sort_collections(right)))
+
+
+async def test_nested_collections(db: Database) -> None:
+    data = await seed(db)
+    async with db.session() as session:
+        teams = Repository(Team, session)
+        with count_selects(db) as selects:
+            projected = await teams.get_one(data["full"], as_=TeamRoster)
+        assert len(selects) == 3  # team, its heroes, their items
+        orm = await teams.get_one(data["full"], load=[(Team.heroes, Hero.items)])
+        same(projected, expected(TeamRoster, sort_collections(orm)))
+        assert sum(len(hero.items) for hero in projected.heroes) == 3
+
+
+async def test_paginate(db: Database) -> None:
+    await seed(db)
+    async with db.session() as session:
+        heroes = Repository(Hero, session)
+        for page in (1, 2, 3):
+            projected = await heroes.paginate(page, 2, as_=HeroPublicWithTeam)
+            orm = await heroes.paginate(page, 2, load=[Hero.team])
+            assert (projected.total, projected.pages) == (orm.total, orm.pages) == (5, 3)
+            assert projected.items == [expected(HeroPublicWithTeam, h) for h in orm.items]
+            session.expunge_all()
+
+
+async def test_paginate_cursor(db: Database) -> None:
+    await seed(db)
+    secret = "s" * 32
+    async with db.session() as session:
+        heroes = Repository(Hero, session)
+        order = [Hero.age.desc()]  # type: ignore[union-attr]  # not in the schema, NULLs
+        projected: list[Any] = []
+        orm: list[Any] = []
+        after_p = after_o = None
+        for _ in range(4):
+            page_p = await heroes.paginate_cursor(
+                2, after=after_p, order_by=order, secret=secret, as_=HeroPublic
+            )
+            page_o = await heroes.paginate_cursor(2, after=after_o, order_by=order, secret=secret)
+            assert page_p.next_cursor == page_o.next_cursor
+            projected += page_p.items
+            orm += [expected(HeroPublic, h) for h in page_o.items]
+            after_p, after_o = page_p.next_cursor, page_o.next_cursor
+            if after_p is None:
+                break
+        assert after_p is None and len(projected) == 5
+        assert projected == orm
+
+
+async def test_stream(db: Database) -> None:
+    await seed(db)
+    async with db.session() as session:
+        heroes = Repository(Hero, session)
+        with count_selects(db) as selects:
+            projected = [h async for h in heroes.stream(2, as_=HeroPublicWithTeam)]
+        assert len(selects) == 3  # 2 + 2 + 1 rows
+        orm = await heroes.list(load=[Hero.team])
+        assert projected == [expected(HeroPublicWithTeam, h) for h in orm]
+        teams = [t async for t in Repository(Team, session).stream(1, as_=TeamPublicWithHeroes)]
+        orm_teams = await Repository(Team, session).list(load=[Team.heroes])
+        assert teams == [expected(TeamPublicWithHeroes, sort_collections(t)) for t in orm_teams]
+
+
+async def test_converted_fields_are_validated(db: Database) -> None:
+    data = await seed(db)
+    async with db.session() as session:
+        heroes = Repository(Hero, session)
+        projected = await heroes.list(as_=HeroConverted)
+        orm = await heroes.list()
+        assert projected == [expected(HeroConverted, h) for h in orm]
+        assert isinstance(projected[1].age, float)
+        first = await heroes.get_one(data["heroes"][0], as_=HeroTeamFirst)
+        assert list(first.model_dump()) == ["team", "name", "id"]
+        same(first, expected(HeroTeamFirst, await heroes.get_one(first.id, load=[Hero.team])))
+
+
+async def test_unwritten_changes_are_seen(db: Database) -> None:
+    """As the ORM's own reads: pending objects are flushed before the query."""
+    await seed(db)
+    async with db.session() as session:
+        session.add(Hero(name="Pending", secret_name="P"))
+        found = await Repository(Hero, session).first(name="Pending", as_=HeroPublic)
+        assert found is not None and found.name == "Pending"
+
+
+async def test_bad_schemas_are_type_errors(db: Database) -> None:
+    async with db.session() as session:
+        heroes = Repository(Hero, session)
+        with pytest.raises(TypeError, match=r"HeroWithNickname\.nickname"):
+            await heroes.list(as_=HeroWithNickname)
+        with pytest.raises(TypeError, match="load="):
+            await heroes.get(1, as_=HeroPublic, load=[Hero.team])
