@@ -21,7 +21,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check src examples/heroes/src tests examples/heroes/tests benchmarks
-	$(BIN)/mypy --strict src/sqlmodel_async examples/heroes/src/heroes
+	$(BIN)/mypy --strict src/sqlmodel_async examples/heroes/src/heroes docs/examples tests/typing
 
 unit: install test-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -35,6 +35,7 @@ test: lint unit
 bench: install
 	$(UV) pip install --python $(BIN)/python --quiet -e ".[bench]"
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.chart
 
 services:
 	bash .ci/services

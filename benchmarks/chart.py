@@ -1,0 +1,196 @@
+"""`make bench`, last step: the chart (docs/benchmarks.png) and the tables of docs/benchmarks.md,
+from the JSON the benchmarks wrote in benchmarks/results/.
+
+Run it alone to redraw from the last results: `python -m benchmarks.chart`. A results file
+that is missing is left out (its benchmark has not run on this machine yet).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+CHART = ROOT / "docs" / "benchmarks.png"
+PAGE = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- tables:start -->", "<!-- tables:end -->"
+
+#: One bar: (panel title, bar label, value).
+Bar = tuple[str, str, float]
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+# --- the JSON of each benchmark, as bars and as a Markdown table --------------------------
+
+
+def bulk_bars(data: dict[str, Any]) -> list[Bar]:
+    bars = []
+    for backend, report in data.items():
+        if not isinstance(report, dict) or "cases" not in report:
+            continue
+        for label, case in report["cases"].items():
+            if "rows_per_s" in case:
+                bars.append((f"bulk writes, {backend} (rows/s)", label, case["rows_per_s"]))
+    return bars
+
+
+def bulk_table(data: dict[str, Any]) -> str:
+    lines = [f"### Bulk writes ({data.get('rows', '?')} rows, median of {data.get('runs', '?')})"]
+    for backend, report in data.items():
+        if not isinstance(report, dict) or "cases" not in report:
+            continue
+        lines += ["", f"**{backend}**", "", "| case | rows | rows/s |", "|---|---:|---:|"]
+        for label, case in report["cases"].items():
+            rate = f"{case['rows_per_s']:,.0f}" if "rows_per_s" in case else case.get("error", "")
+            lines.append(f"| {label} | {case.get('rows', '')} | {rate} |")
+        ratios = report.get("ratios") or []
+        if ratios:
+            lines += ["", "| ratio | measured | target |", "|---|---:|---:|"]
+            for ratio in ratios:
+                mark = "" if ratio.get("met", True) else " (missed)"
+                lines.append(
+                    f"| {ratio['label']} | {ratio['ratio']:.2f}{mark} | {ratio.get('target', '')} |"
+                )
+    return "\n".join(lines)
+
+
+def pagination_bars(data: dict[str, Any]) -> list[Bar]:
+    bars = []
+    for result in data.get("results", []):
+        title = f"pages, {result['backend']} ({result['rows']:,} rows; ms per page)"
+        for kind in ("offset", "cursor"):
+            for end in ("first", "last"):
+                bars.append((title, f"{kind}: {end} page", result[kind][f"{end}_ms"]))
+    return bars
+
+
+def pagination_table(data: dict[str, Any]) -> str:
+    lines = [
+        "### Deep pages: OFFSET against the keyset cursor",
+        "",
+        "| backend | rows | OFFSET first page | OFFSET last page | cursor first page "
+        "| cursor last page |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in data.get("results", []):
+        lines.append(
+            f"| {r['backend']} | {r['rows']:,} | {r['offset']['first_ms']:.0f} ms "
+            f"| {r['offset']['last_ms']:.0f} ms | {r['cursor']['first_ms']:.0f} ms "
+            f"| {r['cursor']['last_ms']:.0f} ms |"
+        )
+    return "\n".join(lines)
+
+
+def streaming_bars(data: dict[str, Any]) -> list[Bar]:
+    return [
+        (f"streaming, {r['backend']} (rows/s)", r["method"], r["rows_per_s"])
+        for r in data.get("results", [])
+    ]
+
+
+def streaming_table(data: dict[str, Any]) -> str:
+    lines = [
+        f"### Streaming every row ({data.get('table_rows', 0):,}-row table)",
+        "",
+        "| backend | method | rows/s | memory growth |",
+        "|---|---|---:|---:|",
+    ]
+    for r in data.get("results", []):
+        lines.append(
+            f"| {r['backend']} | {r['method']} | {r['rows_per_s']:,.0f} "
+            f"| {r['memory_growth_mb']:.1f} MB |"
+        )
+    return "\n".join(lines)
+
+
+BENCHMARKS: dict[str, tuple[Callable[[dict[str, Any]], list[Bar]], Callable[[dict[str, Any]], str]]]
+BENCHMARKS = {
+    "bulk": (bulk_bars, bulk_table),
+    "pagination": (pagination_bars, pagination_table),
+    "streaming": (streaming_bars, streaming_table),
+}
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def draw(bars: list[Bar], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and CI
+    import matplotlib.pyplot as plt
+
+    panels: dict[str, list[tuple[str, float]]] = {}
+    for title, label, value in bars:
+        panels.setdefault(title, []).append((label, value))
+    heights = [max(1.6, 0.32 * len(items) + 0.8) for items in panels.values()]
+    figure, axes = plt.subplots(
+        len(panels), 1, figsize=(10, sum(heights)), gridspec_kw={"height_ratios": heights},
+        squeeze=False,
+    )
+    for axis, (title, items) in zip(axes[:, 0], panels.items(), strict=True):
+        labels = [label for label, _ in items]
+        values = [value for _, value in items]
+        colours = ["tab:green" if _is_ours(label) else "tab:gray" for label in labels]
+        axis.barh(labels, values, color=colours)
+        axis.invert_yaxis()
+        axis.set_xscale("log")
+        axis.set_title(title, loc="left", fontsize=10)
+        axis.tick_params(axis="y", labelsize=8)
+        for y, value in enumerate(values):
+            axis.annotate(f"{value:,.0f}", (value, y), xytext=(3, 0),
+                          textcoords="offset points", va="center", fontsize=7)
+    figure.suptitle("sqlmodel-async (green) against the seed, raw drivers and peers (log scale)")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _is_ours(label: str) -> bool:
+    return label.startswith(("ours", "stream()", "stream_rows()", "cursor"))
+
+
+def write_tables(tables: list[str], page: Path) -> bool:
+    """Replace the tables between the markers of docs/benchmarks.md; False if none."""
+    if not page.exists():
+        return False
+    text = page.read_text()
+    if START not in text or END not in text:
+        return False
+    body = "\n\n".join(tables) if tables else "No results yet: run `make bench`."
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    page.write_text(pattern.sub(lambda _: f"{START}\n{body}\n{END}", text))
+    return True
+
+
+def main() -> None:
+    bars: list[Bar] = []
+    tables: list[str] = []
+    for name, (to_bars, to_table) in BENCHMARKS.items():
+        data = load(name)
+        if data is None:
+            print(f"no benchmarks/results/{name}.json: left out")
+            continue
+        bars += to_bars(data)
+        tables.append(to_table(data))
+    if bars:
+        draw(bars, CHART)
+        print(f"chart written to {CHART.relative_to(ROOT)}")
+    if write_tables(tables, PAGE):
+        print(f"tables written to {PAGE.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
