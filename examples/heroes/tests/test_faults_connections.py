@@ -70,7 +70,11 @@ async def service(db: Database) -> AsyncIterator[tuple[Database, httpx.AsyncClie
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(database=service_db), host="127.0.0.1", port=port, log_level="warning"
+        create_app(database=service_db),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",  # the suite's database holds other tables: no migration check
     )
     server = uvicorn.Server(config)
     serving = asyncio.ensure_future(server.serve())

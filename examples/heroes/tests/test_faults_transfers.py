@@ -8,6 +8,7 @@ import logging
 import random
 from collections import Counter
 from collections.abc import AsyncIterator
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -34,7 +35,7 @@ async def serializable_client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
     """The service on its own Database whose transactions are all SERIALIZABLE: PostgreSQL
     then fails concurrent transfers of one hero with serialization errors, and InnoDB's
     shared read locks make them deadlock. Only retries get them through."""
-    service_db = Database(db.engine.url, isolation_level="SERIALIZABLE", pool_size=10)
+    service_db = Database(db.engine.url, isolation_level="SERIALIZABLE", pool_size=5)
     transport = httpx.ASGITransport(app=create_app(database=service_db))
     async with httpx.AsyncClient(transport=transport, base_url="http://heroes.test") as client:
         yield client
@@ -74,12 +75,18 @@ async def test_concurrent_transfers_over_http_all_succeed(
     log = (await client.get("/transfers/")).json()
     assert len(log) == TRANSFERS
     assert Counter((row["hero_id"], row["to_team_id"]) for row in log) == Counter(plan)
-    last_by_hero: dict[int, dict[str, Any]] = {}
+    # A transfer to the hero's own team writes no hero row, so only the moves are ordered
+    # by commit; they must chain (each starts where the previous left the hero: no lost
+    # update) and the hero ends on the last one's team.
+    moves: dict[int, list[dict[str, Any]]] = {}
     for row in sorted(log, key=lambda row: row["id"]):
-        last_by_hero[row["hero_id"]] = row
-    for hero_id, last in last_by_hero.items():
+        if row["from_team_id"] != row["to_team_id"]:
+            moves.setdefault(row["hero_id"], []).append(row)
+    for hero_id, chain in moves.items():
+        for before, after in pairwise(chain):
+            assert after["from_team_id"] == before["to_team_id"]
         hero = (await client.get(f"/heroes/{hero_id}")).json()
-        assert hero["team_id"] == last["to_team_id"]  # ends on its last transfer's team
+        assert hero["team_id"] == chain[-1]["to_team_id"]  # ends on its last transfer's team
     retries = retries_logged(caplog)
     assert retries > 0  # the contention was real
     print(
