@@ -90,10 +90,11 @@ class TablePlan:
         if not all(type(row) is dict for row in chunk):
             return [self.insert_row(row, start + i) for i, row in enumerate(chunk)]
         key_set, required, defaults = self.key_set, self.required, self.defaults
-        if not all(row.keys() <= key_set and row.keys() >= required for row in chunk):
-            for i, row in enumerate(chunk):
-                if not (row.keys() <= key_set and row.keys() >= required):
-                    self._refuse_keys(row.keys(), start + i)
+        # Rows share a handful of key sets: check each distinct one once.
+        for shape in {tuple(row) for row in chunk}:
+            if not (key_set.issuperset(shape) and required.issubset(shape)):
+                index = next(i for i, row in enumerate(chunk) if tuple(row) == shape)
+                self._refuse_keys(shape, start + index)
         values = [{**defaults, **row} for row in chunk]
         for key, factory in self.factories:
             for given, merged in zip(chunk, values, strict=True):
@@ -192,6 +193,11 @@ class TablePlan:
         omittable = self.omittable
         # Column by column (list comprehensions), not row by row: this runs per row.
         nones = [[rows[i][key] is None for i in positions] for key in omittable]
+        if not extra and all(all(flags) or not any(flags) for flags in nones):
+            # The usual case: every row leaves out (or gives) the same columns.
+            left_out = {key for key, flags in zip(omittable, nones, strict=True)
+                        if flags and flags[0]}
+            return [(positions, tuple(key for key in self.keys if key not in left_out))]
         signatures: list[Any] = list(zip(*nones, strict=True)) if nones else [()] * len(positions)
         if extra:
             signatures = list(zip(signatures, [extra[i] for i in positions], strict=True))
