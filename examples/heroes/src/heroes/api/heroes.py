@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, BackgroundTasks, Query, Response
+
+from sqlmodel_async import Repository
+from sqlmodel_async.fastapi import DatabaseDep
 
 from ..models import INT_MAX, Hero, HeroCreate, HeroPublic, HeroPublicWithTeam, HeroUpdate
 from .deps import HeroId, HeroServiceDep, NotifierDep
+from .reads import json_response
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
 
@@ -27,19 +30,27 @@ async def create_hero(
     return created
 
 
+# Reads: the response schema is built straight from rows and serialised once (reads.py);
+# response_model= stays for the OpenAPI description.
+
+
 @router.get("/", response_model=list[HeroPublic])
 async def read_heroes(
-    heroes: HeroServiceDep,
+    database: DatabaseDep,
     offset: Annotated[int, Query(ge=0, le=INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
-) -> Sequence[Hero]:
+) -> Response:
     """Heroes ordered by id."""
-    return await heroes.list(offset=offset, limit=limit)
+    async with database.session() as session:
+        heroes = await Repository(Hero, session).list(offset=offset, limit=limit, as_=HeroPublic)
+    return json_response(list[HeroPublic], heroes)
 
 
 @router.get("/{hero_id}", response_model=HeroPublicWithTeam)
-async def read_hero(hero_id: HeroId, heroes: HeroServiceDep) -> Hero:
-    return await heroes.get(hero_id)
+async def read_hero(hero_id: HeroId, database: DatabaseDep) -> Response:
+    async with database.session() as session:
+        hero = await Repository(Hero, session).get_one(hero_id, as_=HeroPublicWithTeam)
+    return json_response(HeroPublicWithTeam, hero)
 
 
 @router.patch("/{hero_id}", response_model=HeroPublic)
