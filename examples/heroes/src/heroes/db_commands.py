@@ -7,7 +7,9 @@ revision, a schema that is not at head, models that differ from the migrations.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -46,13 +48,23 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+class _Progress(logging.Handler):
+    """Alembic's "Running upgrade 0001 -> 0002" lines, on whatever stderr is now."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage().startswith("Running ")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(record.getMessage(), err=True)
+
+
 def _show_progress() -> None:
-    """Alembic's "Running upgrade 0001 -> 0002" lines on stderr. asyncmy logs MariaDB's
-    notes as warnings ("Name 'alembic_version_pkc' ignored for PRIMARY key"): not shown."""
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
     progress = logging.getLogger("alembic.runtime.migration")
     progress.setLevel(logging.INFO)
-    progress.addFilter(lambda record: record.getMessage().startswith("Running "))
+    if not any(isinstance(handler, _Progress) for handler in progress.handlers):
+        progress.addHandler(_Progress())
+    # asyncmy logs MariaDB's notes as warnings ("Name 'alembic_version_pkc' ignored for
+    # PRIMARY key"): noise here.
     logging.getLogger("asyncmy").setLevel(logging.ERROR)
 
 
@@ -139,10 +151,12 @@ def revision(
 
     Example: heroes db revision --autogenerate -m "add hero nickname"
     """
-    paths = _run(
-        database_url,
-        lambda database: runner.revision(database, message, autogenerate=autogenerate),
-    )
+    # Alembic prints "Generating ... done" on stdout: stdout is for the path alone.
+    with contextlib.redirect_stdout(sys.stderr):
+        paths = _run(
+            database_url,
+            lambda database: runner.revision(database, message, autogenerate=autogenerate),
+        )
     for path in paths:
         typer.echo(str(path))
 
