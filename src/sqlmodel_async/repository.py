@@ -152,17 +152,8 @@ class Repository(Generic[ModelT]):
             raise NotFoundError(self.model, missing=absent)
         return [found[key] for key in keys if key in found]
 
-    @overload
-    async def list(
-        self,
-        *filters: Filter,
-        order_by: Sequence[Order] | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-        load: Iterable[Loadable] = (),
-        **equals: Any,
-    ) -> builtins.list[ModelT]: ...
-
+    # `as_=` first: `**equals` would otherwise take it, and the instance overload
+    # would win (list[Hero] for list(as_=HeroPublic)).
     @overload
     async def list(
         self,
@@ -173,6 +164,17 @@ class Repository(Generic[ModelT]):
         as_: type[SchemaT],
         **equals: Any,
     ) -> builtins.list[SchemaT]: ...
+
+    @overload
+    async def list(
+        self,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        load: Iterable[Loadable] = (),
+        **equals: Any,
+    ) -> builtins.list[ModelT]: ...
 
     async def list(
         self,
@@ -208,18 +210,18 @@ class Repository(Generic[ModelT]):
         self,
         *filters: Filter,
         order_by: Sequence[Order] | None = None,
-        load: Iterable[Loadable] = (),
+        as_: type[SchemaT],
         **equals: Any,
-    ) -> ModelT | None: ...
+    ) -> SchemaT | None: ...
 
     @overload
     async def first(
         self,
         *filters: Filter,
         order_by: Sequence[Order] | None = None,
-        as_: type[SchemaT],
+        load: Iterable[Loadable] = (),
         **equals: Any,
-    ) -> SchemaT | None: ...
+    ) -> ModelT | None: ...
 
     async def first(
         self,
@@ -517,6 +519,32 @@ class Repository(Generic[ModelT]):
     # --- pagination and streaming: paginate, paginate_cursor, stream (pagination.py,
     # --- streaming.py) -------------------------------------------------------------------
 
+    # The overloads give `Page[Hero]` / `Page[Schema]` to type checkers, not `Page[Any]`.
+    @overload
+    async def paginate(
+        self,
+        page: int = 1,
+        size: int = 50,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        include_total: bool = True,
+        max_size: int = MAX_PAGE_SIZE,
+        load: Iterable[Loadable] = (),
+    ) -> Page[ModelT]: ...
+
+    @overload
+    async def paginate(
+        self,
+        page: int = 1,
+        size: int = 50,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        include_total: bool = True,
+        max_size: int = MAX_PAGE_SIZE,
+        load: Iterable[Loadable] = (),
+        as_: type[SchemaT],
+    ) -> Page[SchemaT]: ...
+
     async def paginate(
         self,
         page: int = 1,
@@ -547,6 +575,31 @@ class Repository(Generic[ModelT]):
             self.session, statement, count, page=page, size=size,
             include_total=include_total, max_size=max_size,
         )
+
+    @overload
+    async def paginate_cursor(
+        self,
+        limit: int = 50,
+        *filters: Filter,
+        after: str | None = None,
+        order_by: Sequence[Order] | None = None,
+        secret: str | bytes | CursorCodec | None = None,
+        max_size: int = MAX_PAGE_SIZE,
+        load: Iterable[Loadable] = (),
+    ) -> CursorPage[ModelT]: ...
+
+    @overload
+    async def paginate_cursor(
+        self,
+        limit: int = 50,
+        *filters: Filter,
+        after: str | None = None,
+        order_by: Sequence[Order] | None = None,
+        secret: str | bytes | CursorCodec | None = None,
+        max_size: int = MAX_PAGE_SIZE,
+        load: Iterable[Loadable] = (),
+        as_: type[SchemaT],
+    ) -> CursorPage[SchemaT]: ...
 
     async def paginate_cursor(
         self,

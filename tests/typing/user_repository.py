@@ -6,7 +6,7 @@ pytest: `assert_type` is a no-op at run time, the checker does the asserting.
 
 from typing import assert_type
 
-from heroes.models import Hero, HeroCreate, HeroUpdate, Team
+from heroes.models import Hero, HeroCreate, HeroPublic, HeroUpdate, Team
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,6 +34,13 @@ async def reads(session: AsyncSession) -> None:
     assert_type(await heroes.paginate_cursor(limit=50, order_by=[Hero.name]), CursorPage[Hero])
     async for hero in heroes.stream(batch_size=100):
         assert_type(hero, Hero)
+
+    # as_=Schema: the schema's instances, read straight from the rows.
+    assert_type(await heroes.get(1, as_=HeroPublic), HeroPublic | None)
+    assert_type(await heroes.list(limit=10, as_=HeroPublic), list[HeroPublic])
+    assert_type(await heroes.first(name="Batman", as_=HeroPublic), HeroPublic | None)
+    assert_type(await heroes.paginate(1, 10, as_=HeroPublic), Page[HeroPublic])
+    assert_type(await heroes.paginate_cursor(10, as_=HeroPublic), CursorPage[HeroPublic])
 
     teams = Repository(Team, session)
     team = await teams.get_one(1, load=[(Team.heroes, Hero.items)])
