@@ -190,11 +190,12 @@ def report(results: list[dict[str, Any]]) -> None:
         base = next(
             (x["rows_per_s"] for x in results
              if x["backend"] == r["backend"] and x["method"].startswith(baseline)),
-            r["rows_per_s"],
+            None,
         )
+        ratio = f"{r['rows_per_s'] / base:>5.2f}x" if base else f"{'-':>6}"
         print(
             f"{r['backend']:<11} {r['method']:<44} {r['rows']:>8} {r['rows_per_s']:>10,.0f} "
-            f"{r['rows_per_s'] / base:>5.2f}x {r['memory_growth_mb']:>9.1f}"
+            f"{ratio} {r['memory_growth_mb']:>9.1f}"
         )
     print(
         "(ratio: against SQLAlchemy stream_scalars, or for exports against the raw asyncpg "
