@@ -1,0 +1,190 @@
+"""The apps benchmarks/http.py compares with the Heroes service, same JSON, same tables:
+
+- `seed_app`: the seed document's async FastAPI pattern: an `AsyncSession` dependency, ORM
+  objects (with `selectinload` for relationships), `response_model=` doing the conversion,
+  `add` / `commit` / `refresh` to create. (The response models are the service's public
+  schemas, not the seed's table model, so all three apps answer the same JSON.)
+- `raw_app`: hand-written SQL on an asyncpg pool and orjson, in a bare Starlette app.
+
+Both read BENCH_DATABASE_URL and BENCH_POOL_SIZE (the same pool size as the service's).
+Run with `uvicorn benchmarks._http_apps:seed_app --factory` (or `raw_app`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import orjson
+from fastapi import Depends, FastAPI, HTTPException
+from heroes.models import (
+    Hero,
+    HeroCreate,
+    HeroPublic,
+    HeroPublicWithTeam,
+    Team,
+    TeamPublicWithHeroes,
+)
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.orm import selectinload
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+
+def _url() -> str:
+    return os.environ["BENCH_DATABASE_URL"]
+
+
+def _pool_size() -> int:
+    return int(os.environ.get("BENCH_POOL_SIZE", "10"))
+
+
+# --- the seed's pattern -----------------------------------------------------------------
+
+
+def seed_app() -> FastAPI:
+    async_engine = create_async_engine(_url(), pool_size=_pool_size(), max_overflow=0)
+    app = FastAPI()
+
+    async def get_session() -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(async_engine) as session:
+            try:
+                yield session
+            finally:
+                await session.close()
+
+    @app.post("/heroes/", response_model=HeroPublic)
+    async def create_hero(hero: HeroCreate, session: AsyncSession = Depends(get_session)) -> Any:
+        db_hero = Hero.model_validate(hero)
+        session.add(db_hero)
+        await session.commit()
+        await session.refresh(db_hero)
+        return db_hero
+
+    @app.get("/heroes/", response_model=list[HeroPublic])
+    async def read_heroes(
+        offset: int = 0, limit: int = 100, session: AsyncSession = Depends(get_session)
+    ) -> Any:
+        statement = select(Hero).order_by(Hero.id).offset(offset).limit(limit)  # type: ignore[arg-type]
+        result = await session.exec(statement)
+        return result.all()
+
+    @app.get("/heroes/{hero_id}", response_model=HeroPublicWithTeam)
+    async def read_hero(hero_id: int, session: AsyncSession = Depends(get_session)) -> Any:
+        statement = select(Hero).where(Hero.id == hero_id).options(selectinload(Hero.team))  # type: ignore[arg-type]
+        hero = (await session.exec(statement)).first()
+        if not hero:
+            raise HTTPException(status_code=404, detail="Hero not found")
+        return hero
+
+    @app.get("/teams/{team_id}", response_model=TeamPublicWithHeroes)
+    async def read_team(team_id: int, session: AsyncSession = Depends(get_session)) -> Any:
+        statement = select(Team).where(Team.id == team_id).options(selectinload(Team.heroes))  # type: ignore[arg-type]
+        team = (await session.exec(statement)).first()
+        if not team:
+            raise HTTPException(status_code=404, detail="Team not found")
+        return team
+
+    return app
+
+
+# --- hand-written asyncpg ---------------------------------------------------------------
+
+HERO_COLUMNS = "h.name, h.secret_name, h.age, h.team_id, h.power_level, h.id"
+HERO_KEYS = ("name", "secret_name", "age", "team_id", "power_level", "id")
+
+
+def _hero(row: Any) -> dict[str, Any]:
+    return dict(zip(HERO_KEYS, row[:6], strict=True))
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(value), status_code=status, media_type="application/json")
+
+
+def raw_app() -> Starlette:
+    dsn = _url().replace("postgresql+asyncpg://", "postgresql://")
+    pool: asyncpg.Pool | None = None
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        nonlocal pool
+        pool = await asyncpg.create_pool(dsn, min_size=_pool_size(), max_size=_pool_size())
+        yield
+        await pool.close()
+
+    def acquire() -> Any:
+        assert pool is not None
+        return pool.acquire()
+
+    async def read_hero(request: Request) -> Response:
+        hero_id = int(request.path_params["hero_id"])
+        async with acquire() as connection:
+            row = await connection.fetchrow(
+                f"SELECT {HERO_COLUMNS}, t.name, t.headquarters, t.id FROM hero h "
+                "LEFT JOIN team t ON t.id = h.team_id WHERE h.id = $1",
+                hero_id,
+            )
+        if row is None:
+            return _json({"detail": "Hero not found"}, 404)
+        hero = _hero(row)
+        hero["team"] = (
+            None if row[8] is None
+            else {"name": row[6], "headquarters": row[7], "id": row[8]}
+        )
+        return _json(hero)
+
+    async def read_heroes(request: Request) -> Response:
+        offset = int(request.query_params.get("offset", 0))
+        limit = int(request.query_params.get("limit", 100))
+        async with acquire() as connection:
+            rows = await connection.fetch(
+                f"SELECT {HERO_COLUMNS} FROM hero h ORDER BY h.id OFFSET $1 LIMIT $2",
+                offset, limit,
+            )
+        return _json([_hero(row) for row in rows])
+
+    async def read_team(request: Request) -> Response:
+        team_id = int(request.path_params["team_id"])
+        async with acquire() as connection:
+            team = await connection.fetchrow(
+                "SELECT name, headquarters, id FROM team WHERE id = $1", team_id
+            )
+            if team is None:
+                return _json({"detail": "Team not found"}, 404)
+            heroes = await connection.fetch(
+                f"SELECT {HERO_COLUMNS} FROM hero h WHERE h.team_id = $1 ORDER BY h.id",
+                team_id,
+            )
+        body = {"name": team[0], "headquarters": team[1], "id": team[2]}
+        body["heroes"] = [_hero(row) for row in heroes]
+        return _json(body)
+
+    async def create_hero(request: Request) -> Response:
+        data = orjson.loads(await request.body())
+        async with acquire() as connection:
+            row = await connection.fetchrow(
+                "INSERT INTO hero (name, secret_name, age, team_id, power_level) "
+                "VALUES ($1, $2, $3, $4, $5) RETURNING name, secret_name, age, team_id, "
+                "power_level, id",
+                data["name"], data["secret_name"], data.get("age"), data.get("team_id"),
+                float(data.get("power_level", 50.0)),
+            )
+        return _json(dict(zip(HERO_KEYS, row, strict=True)))
+
+    return Starlette(
+        routes=[
+            Route("/heroes/", read_heroes, methods=["GET"]),
+            Route("/heroes/", create_hero, methods=["POST"]),
+            Route("/heroes/{hero_id:int}", read_hero, methods=["GET"]),
+            Route("/teams/{team_id:int}", read_team, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,349 @@
+"""HTTP throughput of the Heroes service against the seed's async pattern and a raw asyncpg
+endpoint (issue 7), on PostgreSQL with 10,000 heroes in 100 teams.
+
+Each app runs under uvicorn (one worker, its default event loop and HTTP parser) in its own
+process on a free loopback port; wrk (another process) drives it with 64 connections for
+BENCH_SECONDS (default 10) per case: GET /heroes/{id} (random ids), GET /heroes/?limit=100,
+GET /teams/{id} (random teams, ~90 heroes each), POST /heroes/. Every app gets the same pool
+size (BENCH_POOL_SIZE, default 10, no overflow). Before the load, the apps' bodies for the
+same requests are compared.
+
+    python -m benchmarks.http                      # BENCH_SECONDS=10
+    BENCH_SECONDS=3 python -m benchmarks.http      # quicker
+
+Database: `<name>_http` (created if missing) on the server of BENCH_POSTGRESQL_URL (default:
+TEST_POSTGRESQL_URL, then the `test` database), so the service finds only its own tables;
+they are emptied and refilled. wrk comes from Debian's packages: it is
+installed when missing and we are root, otherwise the benchmark says so and stops. Results:
+printed, and written to benchmarks/results/http.json (with the machine's load average: the
+machine is shared, so ratios measured in one run are what to compare).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+import heroes.models  # noqa: F401  (the service's tables on SQLModel.metadata)
+from heroes.migrations.runner import upgrade
+from sqlmodel import SQLModel
+
+from sqlmodel_async import Database
+
+RESULTS = Path(__file__).parent / "results"
+HEROES = 10_000
+TEAMS = 100
+CONNECTIONS = 64
+
+APPS = {
+    "service": ["heroes.api.app:create_app", "--factory"],
+    "seed": ["benchmarks._http_apps:seed_app", "--factory"],
+    "raw_asyncpg": ["benchmarks._http_apps:raw_app", "--factory"],
+}
+
+#: wrk scripts per case; RUN is replaced so POSTed names never collide between runs.
+CASES: dict[str, str] = {
+    "GET /heroes/{id}": """
+function setup(thread) n_threads = (n_threads or 0) + 1; thread:set("tid", n_threads) end
+function init(args) math.randomseed(tid * 7919 + os.time()) end
+function request() return wrk.format("GET", "/heroes/" .. math.random(1, %(heroes)d)) end
+""",
+    "GET /heroes/?limit=100": """
+function request() return wrk.format("GET", "/heroes/?limit=100") end
+""",
+    "GET /teams/{id}": """
+function setup(thread) n_threads = (n_threads or 0) + 1; thread:set("tid", n_threads) end
+function init(args) math.randomseed(tid * 104729 + os.time()) end
+function request() return wrk.format("GET", "/teams/" .. math.random(1, %(teams)d)) end
+""",
+    "POST /heroes/": """
+function setup(thread) n_threads = (n_threads or 0) + 1; thread:set("tid", n_threads) end
+function init(args) n = 0; math.randomseed(tid * 15485863 + os.time()) end
+function request()
+  n = n + 1
+  local body = string.format(
+    '{"name":"bench-%(run)s-%%d-%%d","secret_name":"Posted","age":33,"team_id":%%d,' ..
+    '"power_level":61.5}', tid, n, math.random(1, %(teams)d))
+  return wrk.format("POST", "/heroes/", {["Content-Type"] = "application/json"}, body)
+end
+""",
+}
+
+#: The targets of issue 7: (case, app, baseline, minimum ratio app/baseline).
+TARGETS = [
+    ("GET /heroes/{id}", "service", "seed", 3.0),
+    ("GET /heroes/{id}", "service", "raw_asyncpg", 0.6),
+    ("GET /heroes/?limit=100", "service", "raw_asyncpg", 0.5),
+]
+
+
+def database_url() -> str:
+    """`<database>_http` next to the configured database: the service starts only on a
+    database whose schema its migrations know, so it gets one holding only its tables."""
+    base = make_url(
+        os.environ.get("BENCH_POSTGRESQL_URL")
+        or os.environ.get("TEST_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    )
+    url: str = base.set(database=f"{base.database}_http").render_as_string(hide_password=False)
+    return url
+
+
+async def create_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = await asyncpg.connect(
+        parsed.set(drivername="postgresql", database="postgres").render_as_string(
+            hide_password=False
+        )
+    )
+    try:
+        exists = await admin.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", parsed.database
+        )
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await admin.close()
+
+
+def ensure_wrk() -> str | None:
+    found = shutil.which("wrk")
+    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return found
+    print("installing wrk (Debian package)...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "install", "-y", "-qq", "wrk"], ["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "wrk"]):
+        subprocess.run(command, env=env, capture_output=True, check=False)
+        if shutil.which("wrk"):
+            break
+    return shutil.which("wrk")
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+async def seed_data(url: str) -> None:
+    """The service's tables, emptied, with TEAMS teams and HEROES heroes (every tenth hero
+    without a team)."""
+    await create_database(url)
+    database = Database(url, metadata=SQLModel.metadata)
+    await database.create_all()
+    # The service starts only on a schema its migrations know: adopt (stamp) this one.
+    await upgrade(database)
+    await database.dispose()
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+        await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        await connection.copy_records_to_table(
+            "team", columns=["name", "headquarters"],
+            records=[(f"Team {n}", f"Tower {n}") for n in range(1, TEAMS + 1)],
+        )
+        await connection.copy_records_to_table(
+            "hero", columns=["name", "secret_name", "age", "team_id", "power_level"],
+            records=[
+                (f"Hero {n}", f"Secret {n}", 18 + n % 60 if n % 7 else None,
+                 None if n % 10 == 0 else 1 + n % TEAMS, float(n % 1000) / 10 + 0.5)
+                for n in range(1, HEROES + 1)
+            ],
+        )
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
+async def delete_posted(url: str) -> None:
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await connection.execute("DELETE FROM hero WHERE name LIKE 'bench-%'")
+    finally:
+        await connection.close()
+
+
+# --- servers and load -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start(app: str, url: str, pool_size: int) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url, "POOL_SIZE": str(pool_size), "MAX_OVERFLOW": "0",
+        "BENCH_DATABASE_URL": url, "BENCH_POOL_SIZE": str(pool_size),
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", *APPS[app], "--host", "127.0.0.1",
+        "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
+    ]
+    process = subprocess.Popen(command, env=env, cwd=Path(__file__).parent.parent)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/heroes/1", timeout=2):
+                return process, port
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"{app} exited with {process.returncode}") from None
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{app} did not answer within 30 s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def fetch(port: int, path: str) -> bytes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        body: bytes = response.read()
+        return body
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def run_wrk(wrk: str, port: int, script: str, seconds: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
+    try:
+        output = subprocess.run(
+            [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", file.name,
+             f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True, timeout=seconds + 60,
+        ).stdout
+    finally:
+        os.unlink(file.name)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    percentiles = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)\s*$", output, re.MULTILINE))
+    if set(percentiles) != {"50", "99"}:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "req_per_s": rate,
+        "p50_ms": _ms(percentiles["50"]),
+        "p99_ms": _ms(percentiles["99"]),
+        "non_2xx": int(failed.group(1)) if failed else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else None,
+    }
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def compare_bodies(ports: dict[str, int]) -> dict[str, bool]:
+    """Same requests to every app: are the JSON documents equal, and the bytes?"""
+    paths = ["/heroes/1", "/heroes/10", "/heroes/?limit=100", "/teams/1", "/teams/7"]
+    equal = {"json": True, "bytes": True}
+    for path in paths:
+        bodies = {app: fetch(port, path) for app, port in ports.items()}
+        reference = bodies["service"]
+        for app, body in bodies.items():
+            if json.loads(body) != json.loads(reference):
+                equal["json"] = False
+                print(f"  ! {app} {path}: a different JSON document", flush=True)
+            if body != reference:
+                equal["bytes"] = False
+    return equal
+
+
+def main() -> None:
+    wrk = ensure_wrk()
+    if wrk is None:
+        print("SKIPPED: wrk is not installed (apt-get install -y wrk, as root)")
+        return
+    url = database_url()
+    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    pool_size = int(os.environ.get("BENCH_POOL_SIZE", "10"))
+    asyncio.run(seed_data(url))
+    load_before = os.getloadavg()
+    print(f"{HEROES} heroes, {TEAMS} teams; {CONNECTIONS} connections, {seconds} s per case, "
+          f"pool {pool_size}; load average {load_before[0]:.2f}", flush=True)
+    servers = {app: start(app, url, pool_size) for app in APPS}
+    results: dict[str, dict[str, Any]] = {case: {} for case in CASES}
+    try:
+        ports = {app: port for app, (_, port) in servers.items()}
+        bodies = compare_bodies(ports)
+        print(f"bodies equal across apps: json={bodies['json']} bytes={bodies['bytes']}")
+        for case, template in CASES.items():
+            for app, port in ports.items():
+                script = template % {"heroes": HEROES, "teams": TEAMS, "run": f"{app}{time.time_ns()}"}
+                results[case][app] = measured = run_wrk(wrk, port, script, seconds)
+                print(
+                    f"{case:24} {app:12} {measured['req_per_s']:9.0f} req/s  "
+                    f"p50 {measured['p50_ms']:7.2f} ms  p99 {measured['p99_ms']:7.2f} ms"
+                    + (f"  NON-2XX {measured['non_2xx']}" if measured["non_2xx"] else ""),
+                    flush=True,
+                )
+            asyncio.run(delete_posted(url))
+    finally:
+        for process, _port in servers.values():
+            stop(process)
+    ratios = report(results)
+    load_after = os.getloadavg()
+    print(f"load average after: {load_after[0]:.2f}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "http.json").write_text(json.dumps({
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_average_before": load_before, "load_average_after": load_after},
+        "heroes": HEROES, "teams": TEAMS, "connections": CONNECTIONS, "seconds": seconds,
+        "pool_size": pool_size, "bodies_equal": bodies, "results": results, "ratios": ratios,
+    }, indent=2) + "\n")
+    print(f"written to {RESULTS / 'http.json'}")
+
+
+def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    print("\nratios (req/s, service / baseline):")
+    ratios: dict[str, Any] = {}
+    for case, measured in results.items():
+        service = measured["service"]["req_per_s"]
+        ratios[case] = {
+            f"service/{app}": round(service / measured[app]["req_per_s"], 2)
+            for app in ("seed", "raw_asyncpg")
+        }
+        print(f"  {case:24} " + "  ".join(f"{k} {v:.2f}x" for k, v in ratios[case].items()))
+    print("targets (issue 7):")
+    met = []
+    for case, app, baseline, minimum in TARGETS:
+        ratio = measured_ratio = results[case][app]["req_per_s"] / results[case][baseline]["req_per_s"]
+        ok = measured_ratio >= minimum
+        met.append({"case": case, "against": baseline, "minimum": minimum,
+                    "ratio": round(ratio, 2), "met": ok})
+        print(f"  {case:24} {app}/{baseline} {ratio:.2f}x (>= {minimum}x): "
+              f"{'met' if ok else 'NOT MET'}")
+    ratios["targets"] = met
+    return ratios
+
+
+if __name__ == "__main__":
+    main()
