@@ -152,7 +152,7 @@ def _adapter(column_type: Any) -> TypeAdapter[Any]:
     while column_type is not None:
         try:
             python_type = column_type.python_type
-        except NotImplementedError:
+        except Exception:  # a type that cannot say: the JSON value is used as it is
             python_type = Any
         if python_type is not object:
             break
