@@ -12,6 +12,8 @@ from sqlalchemy import exc as sa_exc
 from sqlmodel_async import Database, DatabaseError
 
 from .db_commands import db, prepare_schema_or_exit
+from .export import export
+from .seed import seed
 from .settings import Settings
 
 #: How long a worker process may take to start before uvicorn gives up on it.
@@ -24,6 +26,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db, name="db")
+app.command("seed")(seed)
+app.command("export")(export)
 
 DatabaseUrl = Annotated[
     str | None,

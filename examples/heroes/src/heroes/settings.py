@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     pool_timeout: float | None = None
     pool_recycle: int | None = None
     pool_pre_ping: bool = False
+    # Signs /heroes/cursor cursors; unset, the library uses SQLMODEL_ASYNC_CURSOR_SECRET or a
+    # random per-process secret (cursors then stop working across restarts and workers).
+    cursor_secret: str | None = None
 
     def database(self) -> Database:
         """The Database these settings describe (raises ConfigurationError on a bad URL)."""

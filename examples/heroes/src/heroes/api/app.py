@@ -6,7 +6,7 @@ import importlib
 
 from fastapi import APIRouter, FastAPI
 
-from sqlmodel_async import Database
+from sqlmodel_async import CursorCodec, Database
 from sqlmodel_async.fastapi import add_exception_handlers, lifespan
 
 from ..migrations import prepare_schema
@@ -22,6 +22,9 @@ ROUTER_MODULES = [
     "heroes.api.health",
     "heroes.api.transfers",
     "heroes.api.items",
+    # Extension paths before /heroes/{hero_id}, so they never parse as an id.
+    "heroes.api.bulk",
+    "heroes.api.browse",
     "heroes.api.heroes",
     "heroes.api.teams",
 ]
@@ -31,8 +34,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     """The Heroes app on `database`, or on the one `settings` (default: the environment)
     describe. At start-up pending migrations are applied on SQLite (the default needs no
     setup step); on a database server the schema must be at head (`heroes db upgrade`)."""
+    settings = settings or Settings()
     if database is None:
-        database = (settings or Settings()).database()
+        database = settings.database()
     app = FastAPI(
         title="Heroes",
         summary="The SQLModel tutorial's heroes and teams, async, on sqlmodel-async.",
@@ -42,6 +46,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # ASGITransport) still reach the database.
     app.state.database = database
     app.state.notifier = Notifier(database)
+    if settings.cursor_secret:
+        app.state.cursor_codec = CursorCodec(settings.cursor_secret)
     add_exception_handlers(app)
     add_validation_handler(app)
     for name in ROUTER_MODULES:
