@@ -12,6 +12,8 @@ before the commit refuses a migration that leaves a dangling reference instead.
 from __future__ import annotations
 
 import logging
+import shutil
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -232,6 +234,7 @@ async def revision(database: Database, message: str, *, autogenerate: bool) -> l
     """Write a new revision file into versions/; returns its path."""
 
     def run(config: Config) -> list[Path]:
+        _tidy_with_ruff(config)
         written = command.revision(config, message=message, autogenerate=autogenerate)
         scripts = written if isinstance(written, list) else [written]
         return [Path(script.path) for script in scripts if script is not None]
@@ -239,6 +242,24 @@ async def revision(database: Database, message: str, *, autogenerate: bool) -> l
     if autogenerate:
         await _require_head(database)
     return await _run(database, run)
+
+
+def _tidy_with_ruff(config: Config) -> None:
+    """Where ruff is installed (development), sort the new file's imports, drop the noqa
+    its template needs only when SQLModel types are unused, and format it."""
+    ruff = Path(sys.executable).with_name("ruff")
+    executable = str(ruff) if ruff.exists() else shutil.which("ruff")
+    if executable is None:
+        return
+    hooks = {
+        "fix": "check --fix --exit-zero --silent REVISION_SCRIPT_FILENAME",
+        "format": "format --silent REVISION_SCRIPT_FILENAME",
+    }
+    config.set_section_option("post_write_hooks", "hooks", ", ".join(hooks))
+    for name, options in hooks.items():
+        config.set_section_option("post_write_hooks", f"{name}.type", "exec")
+        config.set_section_option("post_write_hooks", f"{name}.executable", executable)
+        config.set_section_option("post_write_hooks", f"{name}.options", options)
 
 
 async def prepare_schema(database: Database) -> None:
