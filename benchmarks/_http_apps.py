@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import orjson
@@ -60,8 +60,11 @@ def seed_app() -> FastAPI:
             finally:
                 await session.close()
 
+    # The seed writes `session: AsyncSession = Depends(get_session)`; the same dependency.
+    SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
     @app.post("/heroes/", response_model=HeroPublic)
-    async def create_hero(hero: HeroCreate, session: AsyncSession = Depends(get_session)) -> Any:
+    async def create_hero(hero: HeroCreate, session: SessionDep) -> Any:
         db_hero = Hero.model_validate(hero)
         session.add(db_hero)
         await session.commit()
@@ -69,15 +72,13 @@ def seed_app() -> FastAPI:
         return db_hero
 
     @app.get("/heroes/", response_model=list[HeroPublic])
-    async def read_heroes(
-        offset: int = 0, limit: int = 100, session: AsyncSession = Depends(get_session)
-    ) -> Any:
+    async def read_heroes(session: SessionDep, offset: int = 0, limit: int = 100) -> Any:
         statement = select(Hero).order_by(Hero.id).offset(offset).limit(limit)  # type: ignore[arg-type]
         result = await session.exec(statement)
         return result.all()
 
     @app.get("/heroes/{hero_id}", response_model=HeroPublicWithTeam)
-    async def read_hero(hero_id: int, session: AsyncSession = Depends(get_session)) -> Any:
+    async def read_hero(hero_id: int, session: SessionDep) -> Any:
         statement = select(Hero).where(Hero.id == hero_id).options(selectinload(Hero.team))  # type: ignore[arg-type]
         hero = (await session.exec(statement)).first()
         if not hero:
@@ -85,7 +86,7 @@ def seed_app() -> FastAPI:
         return hero
 
     @app.get("/teams/{team_id}", response_model=TeamPublicWithHeroes)
-    async def read_team(team_id: int, session: AsyncSession = Depends(get_session)) -> Any:
+    async def read_team(team_id: int, session: SessionDep) -> Any:
         statement = select(Team).where(Team.id == team_id).options(selectinload(Team.heroes))  # type: ignore[arg-type]
         team = (await session.exec(statement)).first()
         if not team:

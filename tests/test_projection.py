@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlmodel import SQLModel
 
 from sqlmodel_async import Database, NotFoundError, Repository
@@ -71,6 +71,18 @@ class HeroTeamFirst(SQLModel):
     team: TeamPublic | None = None
     name: str
     id: int
+
+
+class HeroShouting(SQLModel):
+    """A validator on the schema class may transform: it runs."""
+
+    id: int
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def shout(cls, value: str) -> str:
+        return value.upper()
 
 
 class HeroWithNickname(HeroPublic):
@@ -267,6 +279,9 @@ async def test_converted_fields_are_validated(db: Database) -> None:
         orm = await heroes.list()
         assert projected == [expected(HeroConverted, h) for h in orm]
         assert isinstance(projected[1].age, float)
+        shouting = await heroes.list(as_=HeroShouting)
+        assert shouting == [expected(HeroShouting, h) for h in orm]
+        assert shouting[0].name == "HERO 0"
         first = await heroes.get_one(data["heroes"][0], as_=HeroTeamFirst)
         assert list(first.model_dump()) == ["team", "name", "id"]
         same(first, expected(HeroTeamFirst, await heroes.get_one(first.id, load=[Hero.team])))

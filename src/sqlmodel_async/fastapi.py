@@ -43,8 +43,11 @@ logger = logging.getLogger("sqlmodel_async.fastapi")
 RETRY_AFTER_SECONDS = 1
 
 
-def get_database(request: Request) -> Database:
-    """The app's Database, put on `app.state.database` by `lifespan()`."""
+async def get_database(request: Request) -> Database:
+    """The app's Database, put on `app.state.database` by `lifespan()`.
+
+    A coroutine on purpose: FastAPI runs a plain `def` dependency in its thread pool, and
+    that hop cost every request using it about 10% of the service's CPU (py-spy, issue 7)."""
     database = getattr(request.app.state, "database", None)
     if not isinstance(database, Database):
         raise RuntimeError(

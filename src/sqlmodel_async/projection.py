@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Mapper, RelationshipDirection, RelationshipProperty
+from sqlalchemy.types import TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .dialects import BACKEND_INFO_KEY, Backend, backend_for
@@ -304,24 +305,44 @@ def _schema_in(annotation: Any) -> type[BaseModel] | None:
 
 
 def _needs_validation(schema: type[BaseModel], mapper: Mapper[Any]) -> bool:
-    """Whether some column value would be converted by the schema (a Numeric read into a
-    float field, an int into a float, a custom type...): then building must validate."""
+    """Whether building must validate: a column value the schema would convert (a Numeric
+    read into a float field, an int into a float, a type whose values are unknown), or
+    validators declared on the schema class (`field_validator`, `model_validator`: they may
+    transform). Checks carried by a field's type (`max_length`, `AfterValidator`...) are not
+    run again on what the database hands back."""
+    decorators = schema.__pydantic_decorators__
+    if decorators.field_validators or decorators.model_validators:
+        return True
     for name, info in schema.model_fields.items():
         if name not in mapper.column_attrs:
             continue  # relationships: their instances are built by their own projection
         wanted = _strip(info.annotation)
         if wanted is Any:
             continue
-        column = mapper.column_attrs[name].columns[0]
-        try:
-            produced = column.type.python_type
-        except NotImplementedError:
-            return True
-        if not isinstance(wanted, type) or not issubclass(produced, wanted):
+        produced = _python_type(mapper.column_attrs[name].columns[0].type)
+        if produced is None or not isinstance(wanted, type) or not issubclass(produced, wanted):
             return True
         if produced is bool and wanted is not bool:
             return True
     return False
+
+
+def _python_type(column_type: Any) -> type[Any] | None:
+    """The Python type of a column's values as read, None when unknown. A TypeDecorator
+    that says `object` (SQLModel's AutoString) but does not convert results reads as the
+    type it wraps."""
+    while True:
+        try:
+            produced: type[Any] = column_type.python_type
+        except NotImplementedError:
+            return None
+        if produced is not object:
+            return produced
+        if not isinstance(column_type, TypeDecorator) or (
+            type(column_type).process_result_value is not TypeDecorator.process_result_value
+        ):
+            return None
+        column_type = column_type.impl_instance
 
 
 def _constructor(schema: type[SchemaT], validate: bool) -> Callable[[dict[str, Any]], SchemaT]:

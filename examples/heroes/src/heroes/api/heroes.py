@@ -11,7 +11,7 @@ from sqlmodel_async.fastapi import DatabaseDep
 
 from ..models import INT_MAX, Hero, HeroCreate, HeroPublic, HeroPublicWithTeam, HeroUpdate
 from .deps import HeroId, HeroServiceDep, NotifierDep
-from .reads import json_response
+from .reads import json_response, read_session
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
 
@@ -41,14 +41,14 @@ async def read_heroes(
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
 ) -> Response:
     """Heroes ordered by id."""
-    async with database.session() as session:
+    async with read_session(database) as session:
         heroes = await Repository(Hero, session).list(offset=offset, limit=limit, as_=HeroPublic)
     return json_response(list[HeroPublic], heroes)
 
 
 @router.get("/{hero_id}", response_model=HeroPublicWithTeam)
 async def read_hero(hero_id: HeroId, database: DatabaseDep) -> Response:
-    async with database.session() as session:
+    async with read_session(database) as session:
         hero = await Repository(Hero, session).get_one(hero_id, as_=HeroPublicWithTeam)
     return json_response(HeroPublicWithTeam, hero)
 

@@ -9,11 +9,44 @@ TypeAdapter too), without validating every field of every instance a second time
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from fastapi import Response
 from pydantic import TypeAdapter
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from sqlmodel_async import Database, translate
+
+_autocommit: WeakKeyDictionary[Database, AsyncEngine] = WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def read_session(database: Database) -> AsyncIterator[AsyncSession]:
+    """A session for a read endpoint whose statements each commit on their own.
+
+    A read needs no transaction of its own: no BEGIN and no ROLLBACK round trips around
+    its SELECTs (the connection and the pool stay shared with every other session; only the
+    isolation level of this checkout differs). Each statement still sees one consistent
+    snapshot; a team and its heroes are read by two statements, as under PostgreSQL's
+    default READ COMMITTED anyway. Measured with benchmarks/http.py (GET /heroes/{id}):
+    BEGIN + SELECT + ROLLBACK is three round trips where this is one.
+    """
+    engine = _autocommit.get(database)
+    if engine is None:
+        engine = _autocommit[database] = database.engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+    async with database.sessionmaker(bind=engine) as session:
+        try:
+            yield session
+        except sa_exc.DBAPIError as error:
+            raise translate(error, database.backend) from error
 
 
 @cache

@@ -11,7 +11,7 @@ from sqlmodel_async.fastapi import DatabaseDep
 
 from ..models import INT_MAX, Team, TeamCreate, TeamPublic, TeamPublicWithHeroes, TeamUpdate
 from .deps import TeamId, TeamServiceDep
-from .reads import json_response
+from .reads import json_response, read_session
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 
@@ -32,14 +32,14 @@ async def read_teams(
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
 ) -> Response:
     """Teams ordered by id."""
-    async with database.session() as session:
+    async with read_session(database) as session:
         teams = await Repository(Team, session).list(offset=offset, limit=limit, as_=TeamPublic)
     return json_response(list[TeamPublic], teams)
 
 
 @router.get("/{team_id}", response_model=TeamPublicWithHeroes)
 async def read_team(team_id: TeamId, database: DatabaseDep) -> Response:
-    async with database.session() as session:
+    async with read_session(database) as session:
         team = await Repository(Team, session).get_one(team_id, as_=TeamPublicWithHeroes)
     return json_response(TeamPublicWithHeroes, team)
 
