@@ -243,3 +243,19 @@ async def test_deleting_a_team_sets_its_heroes_team_null(db: Database) -> None:
         assert await Repository(Team, session).delete(team.id)
     async with db.session() as session:
         assert (await Repository(Hero, session).first(name="A")).team_id is None  # type: ignore[union-attr]
+
+
+async def test_get_with_lock_reads_fresh_and_locks_the_row(db: Database) -> None:
+    await add_heroes(db, 1)
+    async with db.session() as session:
+        heroes = Repository(Hero, session)
+        stale = await heroes.get_one(1)
+        await session.commit()  # the object stays in the session's identity map
+        async with db.transaction() as other:  # a concurrent writer commits a change
+            (await Repository(Hero, other).get_one(1)).age = 99
+        assert (await heroes.get_one(1)).age == 1  # a plain get answers from the map
+        with statements(db) as sent:
+            locked = await heroes.get_one(1, lock=True)
+        assert locked is stale and locked.age == 99  # refreshed in place
+        if db.backend.name != "sqlite":  # SQLite has no row locks (whole-database writes)
+            assert sent and "FOR UPDATE" in sent[-1]

@@ -88,18 +88,28 @@ class Repository(Generic[ModelT]):
     # --- reads --------------------------------------------------------------------------
 
     @overload
-    async def get(self, key: Any, *, load: Iterable[Loadable] = ()) -> ModelT | None: ...
+    async def get(
+        self, key: Any, *, load: Iterable[Loadable] = (), lock: bool = False
+    ) -> ModelT | None: ...
 
     @overload
     async def get(self, key: Any, *, as_: type[SchemaT]) -> SchemaT | None: ...
 
     async def get(
-        self, key: Any, *, load: Iterable[Loadable] = (), as_: type[BaseModel] | None = None
+        self,
+        key: Any,
+        *,
+        load: Iterable[Loadable] = (),
+        as_: type[BaseModel] | None = None,
+        lock: bool = False,
     ) -> Any:
         """The row with primary key `key`, or None.
 
         With `load=`, the relationships are loaded even if the object was already in the
         session (plain `session.get(..., options=...)` ignores options for such objects).
+        `lock=True` reads it fresh with SELECT ... FOR UPDATE: concurrent transactions that
+        lock the same row wait for this one to end (read-modify-write without lost updates;
+        SQLite has no row locks, its write transactions are serialised whole).
         With `as_=Schema`, a `Schema` instance read straight from the row (projection.py):
         only its columns are selected and its relationships read with it.
         """
@@ -107,22 +117,35 @@ class Repository(Generic[ModelT]):
             return await self._projected_get(key, load, as_)
         options = loader_options(load)
         instance: ModelT | None = await self.session.get(
-            self.model, key, options=options, populate_existing=bool(options)
+            self.model,
+            key,
+            options=options,
+            populate_existing=bool(options) or lock,
+            with_for_update=lock or None,
         )
         return instance
 
     @overload
-    async def get_one(self, key: Any, *, load: Iterable[Loadable] = ()) -> ModelT: ...
+    async def get_one(
+        self, key: Any, *, load: Iterable[Loadable] = (), lock: bool = False
+    ) -> ModelT: ...
 
     @overload
     async def get_one(self, key: Any, *, as_: type[SchemaT]) -> SchemaT: ...
 
     async def get_one(
-        self, key: Any, *, load: Iterable[Loadable] = (), as_: type[BaseModel] | None = None
+        self,
+        key: Any,
+        *,
+        load: Iterable[Loadable] = (),
+        as_: type[BaseModel] | None = None,
+        lock: bool = False,
     ) -> Any:
         """The row with primary key `key`; raises `NotFoundError` if there is none."""
         instance = await (
-            self.get(key, load=load) if as_ is None else self._projected_get(key, load, as_)
+            self.get(key, load=load, lock=lock)
+            if as_ is None
+            else self._projected_get(key, load, as_)
         )
         if instance is None:
             raise NotFoundError(self.model, key)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel_async import Database, Repository
+from sqlalchemy.exc import SQLAlchemyError
+
+from sqlmodel_async import Database, DatabaseError, Repository
 
 from .models import Hero
 
@@ -24,8 +26,14 @@ class Notifier:
         self.sent: list[str] = []
 
     async def hero_created(self, hero_id: int) -> None:
-        async with self.db.session() as session:
-            hero = await Repository(Hero, session).get(hero_id)
+        # It runs after the response was sent: an error here would reach no client, only
+        # tear down the connection the client may reuse. Log it and let it go.
+        try:
+            async with self.db.session() as session:
+                hero = await Repository(Hero, session).get(hero_id)
+        except (DatabaseError, SQLAlchemyError, OSError):
+            logger.warning("notification for hero %s not sent", hero_id, exc_info=True)
+            return
         if hero is None:  # deleted before the task ran
             return
         message = f"New hero: {hero.name}"

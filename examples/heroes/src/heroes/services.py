@@ -108,7 +108,9 @@ async def move_hero(session: AsyncSession, *, hero_id: int, team_id: int) -> Her
     """The transfer's unit of work. Unlike the seed, nothing is refreshed before the
     commit: `session.refresh(hero)` would reload the old team and drop the change."""
     heroes = Repository(Hero, session)
-    hero = await heroes.get_one(hero_id)
+    # Locked: concurrent transfers of this hero queue here, so each logs the team the
+    # previous one left it on (unlocked, two could both log the same stale from_team_id).
+    hero = await heroes.get_one(hero_id, lock=True)
     from_team_id = hero.team_id
     # The foreign key refuses an unknown team (ForeignKeyError naming team_id → 422).
     hero = await heroes.update(hero_id, HeroUpdate(team_id=team_id))
