@@ -7,7 +7,6 @@ use one database each).
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import AsyncIterator
 
@@ -16,16 +15,7 @@ from sqlalchemy import MetaData, delete
 from sqlalchemy.engine import make_url
 
 from sqlmodel_async import Database
-
-BACKENDS = ("sqlite", "postgresql", "mariadb")
-SERVER_URLS = {
-    "postgresql": os.environ.get(
-        "TEST_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-    ),
-    "mariadb": os.environ.get("TEST_MARIADB_URL", "mysql+asyncmy://root@127.0.0.1:3306/test"),
-}
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
+from tests.backends import BACKENDS, IN_CI, SERVER_URLS
 
 def _reachable(url: str) -> bool:
     parsed = make_url(url)

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from conftest import IN_CI, SERVER_URLS
+from .backends import IN_CI, SERVER_URLS
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
