@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel_async import Database
 from tests.backends import BACKENDS, IN_CI, SERVER_URLS
 
+
 def _reachable(url: str) -> bool:
     parsed = make_url(url)
     try:
