@@ -515,17 +515,42 @@ async def memory_probe(url: str, n: int) -> dict[str, Any]:
     async with db.transaction() as session:
         await Repository(BenchHero, session).create_many(rows(20_000, tag="w"), returning=False)
     await bench.empty()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = reset_peak_rss()
     start = time.perf_counter()
     async with db.transaction() as session:
         count = await Repository(BenchHero, session).create_many(generated(), returning=False)
     seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = peak_rss()
     await bench.empty()
     await db.dispose()
     return {"rows": count, "seconds": round(seconds, 3), "rows_per_s": round(count / seconds),
             "peak_rss_before_mb": round(before / 1024, 1),
             "peak_rss_growth_mb": round((after - before) / 1024, 1)}
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak_rss() -> int:
+    """The current RSS in KiB, with the peak reset to it (Linux: clear_refs 5). A child
+    process inherits its parent's peak across exec, so ru_maxrss alone would hide growth."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return _status_kb("VmRSS") or 0
+
+
+def peak_rss() -> int:
+    """The peak RSS in KiB since reset_peak_rss()."""
+    return _status_kb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 # --- the run ------------------------------------------------------------------------------
