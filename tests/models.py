@@ -122,3 +122,22 @@ class Badge(Base, table=True):
     points: int = Field(default=10)
     token: str = Field(default_factory=_badge_token)
     note: str | None = Field(default=None)
+
+
+#: The version column is built here so `__mapper_args__` can name it (the ORM needs the
+#: Column object); `server_default` gives rows written outside the ORM a version too.
+_account_version = sa.Column("version", sa.Integer, nullable=False, server_default="1")
+
+
+class Account(Base, table=True):
+    """Optimistic concurrency: the ORM's UPDATE/DELETE check `WHERE version = :read` and
+    bump it, so a write based on a stale read matches no row."""
+
+    __tablename__ = "t_account"
+    __mapper_args__ = {"version_id_col": _account_version}
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str = Field(unique=True)
+    balance: int = 0
+    note: str | None = None
+    version: int = Field(default=1, sa_column=_account_version)

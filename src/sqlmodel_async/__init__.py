@@ -3,6 +3,7 @@
 from .database import Database
 from .errors import (
     CheckViolation,
+    ConcurrentUpdateError,
     ConfigurationError,
     ConflictError,
     DatabaseError,
@@ -32,6 +33,7 @@ from .types import UTCDateTime
 
 __all__ = [
     "CheckViolation",
+    "ConcurrentUpdateError",
     "ConfigurationError",
     "ConflictError",
     "CursorCodec",

@@ -205,7 +205,7 @@ class BulkWriter(Generic[ModelT]):
             connection, sql = await self._open()
             for _, keys, columns in checked:
                 updated += await self._update(connection, sql, keys, columns)
-            self._sync_session(prepared, self.plan.pk)
+            await self._sync_versions(self._sync_session(prepared, self.plan.pk))
         return updated
 
     async def _update(
@@ -257,7 +257,7 @@ class BulkWriter(Generic[ModelT]):
                     statement_text = sql.upsert_one(keys, target, sets)
                     await self._run_driver(connection, statement_text, sql.tuples(keys, columns))
                 written += len(positions)
-            self._sync_session(prepared, target)
+            await self._sync_versions(self._sync_session(prepared, target))
         return written
 
     async def delete_many(self, ids: Iterable[Any]) -> int:
@@ -324,11 +324,12 @@ class BulkWriter(Generic[ModelT]):
                 translated.column = references[0]
         return translated
 
-    def _sync_session(self, rows: list[dict[str, Any]], key: tuple[str, ...]) -> None:
+    def _sync_session(self, rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[Any]:
         """Objects of this model already in the session take the values just written, so
-        a later `get()` does not answer from a stale identity map."""
+        a later `get()` does not answer from a stale identity map. Returns them."""
+        matched: list[Any] = []
         if not self.session.identity_map:
-            return
+            return matched
         by_key = {tuple(row.get(k) for k in key): row for row in rows}
         columns = set(self.plan.keys) - set(self.plan.pk)
         for instance in list(self.session.identity_map.values()):
@@ -336,8 +337,24 @@ class BulkWriter(Generic[ModelT]):
                 continue
             row = by_key.get(tuple(getattr(instance, k, None) for k in key))
             if row is not None:
+                matched.append(instance)
                 for name in columns.intersection(row):
                     sa.orm.attributes.set_committed_value(instance, name, row[name])
+        return matched
+
+    async def _sync_versions(self, instances: list[Any]) -> None:
+        """Versioned objects just written take the row's version as it now is (the write
+        bumped it, or the row gave one): their next ORM update checks against that."""
+        if self.plan.version is None or not instances:
+            return
+        pk = self.plan.column(self.plan.single_pk)
+        version = self.plan.column(self.plan.version)
+        by_key = {getattr(instance, pk.key): instance for instance in instances}
+        connection, _ = await self._open()
+        for clause in self.backend.membership(pk, list(by_key)):
+            statement = sa.select(pk, version).where(clause)
+            for key, value in (await self._run(connection, statement)).all():
+                sa.orm.attributes.set_committed_value(by_key[key], version.key, value)
 
     def _forget(self, keys: list[Any]) -> None:
         """Deleted rows' objects leave the session (as a flushed ORM delete would)."""

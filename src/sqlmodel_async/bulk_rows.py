@@ -63,6 +63,9 @@ class TablePlan:
     adapters: dict[str, TypeAdapter[list[Any]]]
     columns_by_key: dict[str, sa.Column[Any]]
     cache: dict[Hashable, Any] = field(default_factory=dict)
+    #: The mapper's `version_id_col` (optimistic concurrency), if it has one: bulk updates
+    #: bump it (`version = version + 1`) unless a row sets it, so ORM readers see a change.
+    version: str | None = None
 
     @property
     def manager(self) -> Any:
@@ -285,6 +288,10 @@ class TablePlan:
         names = set(chosen) if chosen is not None else set(given) - set(self.pk)
         return tuple(key for key in keys if key in names and key not in target)
 
+    def bumps_version(self, sets: Sequence[str]) -> bool:
+        """Whether a bulk UPDATE of `sets` adds `version = version + 1`."""
+        return self.version is not None and bool(sets) and self.version not in sets
+
     def constraint_columns(self, name: str | None) -> str | None:
         """The column(s) of the table's constraint or index called `name`, if known."""
         if name is None:
@@ -384,6 +391,7 @@ def plan_for(model: type[SQLModel]) -> TablePlan:
         unique_keys=_unique_keys(table, key_of),
         adapters=adapters,
         columns_by_key=columns,
+        version=key_of.get(mapper.version_id_col),
     )
 
 

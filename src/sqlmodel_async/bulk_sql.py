@@ -95,6 +95,9 @@ class StatementBuilder:
             self.plan.column(key): source.c[f"c{i}"]
             for i, key in enumerate(keys) if key not in self.plan.pk
         }
+        if self.plan.version is not None and self.plan.bumps_version([c.key for c in sets]):
+            version = self.plan.column(self.plan.version)
+            sets[version] = version + sa.literal_column("1")
         match = [
             self.plan.column(key) == source.c[f"c{i}"]
             for i, key in enumerate(keys) if key in self.plan.pk
@@ -150,26 +153,36 @@ class StatementBuilder:
         name = {key: self._quote(self.plan.column(key).name) for key in keys}
         pk = [(name[key], alias) for key, alias in zip(keys, aliases, strict=True)
               if key in self.plan.pk]
-        sets = [(name[key], alias) for key, alias in zip(keys, aliases, strict=True)
+        sets = [(key, alias) for key, alias in zip(keys, aliases, strict=True)
                 if key not in self.plan.pk]
         table = self._table()
+        version = self.plan.version
+        bump = (
+            self._quote(self.plan.column(version).name)
+            if version is not None and self.plan.bumps_version([key for key, _ in sets])
+            else None
+        )
         if self.backend.update_from == "values":
             # SQLite names a VALUES list's columns column1, column2, ... (a WITH prefix
             # would be neater, but Python's sqlite3 then reports no rowcount).
             row = "(" + ", ".join([mark] * len(keys)) + ")"
             named = {alias: f"column{i + 1}" for i, alias in enumerate(aliases)}
+            assignments = [f"{name[k]} = v.{named[a]}" for k, a in sets]
+            assignments += [f"{bump} = {bump} + 1"] if bump else []
             statement = (
-                f"UPDATE {table} SET {', '.join(f'{c} = v.{named[a]}' for c, a in sets)} "
+                f"UPDATE {table} SET {', '.join(assignments)} "
                 f"FROM (VALUES {', '.join([row] * rows)}) AS v "
                 f"WHERE {' AND '.join(f'{table}.{c} = v.{named[a]}' for c, a in pk)}"
             )
         else:  # "union_join"
             first = ", ".join(f"{mark} AS {alias}" for alias in aliases)
             other = " UNION ALL SELECT " + ", ".join([mark] * len(keys))
+            assignments = [f"t.{name[k]} = v.{a}" for k, a in sets]
+            assignments += [f"t.{bump} = t.{bump} + 1"] if bump else []
             statement = (
                 f"UPDATE {table} AS t JOIN (SELECT {first}{other * (rows - 1)}) AS v "
                 f"ON {' AND '.join(f't.{c} = v.{a}' for c, a in pk)} "
-                f"SET {', '.join(f't.{c} = v.{a}' for c, a in sets)}"
+                f"SET {', '.join(assignments)}"
             )
         self.plan.cache[cache_key] = statement
         return statement
@@ -177,6 +190,11 @@ class StatementBuilder:
     # --- shared ----------------------------------------------------------------------
 
     def _on_conflict(self, statement: Any, target: Sequence[str], sets: Sequence[str]) -> Any:
+        bump: dict[str, Any] = {}
+        if self.plan.version is not None and self.plan.bumps_version(sets):
+            version = self.plan.column(self.plan.version)
+            # The existing row's version; an inline 1, not one more bound parameter.
+            bump = {version.key: version + sa.literal_column("1")}
         if self.backend.upsert == "on_duplicate_key":
             # MariaDB/MySQL have no conflict target: any unique key that collides updates.
             if not sets:  # "do nothing": a no-op assignment
@@ -184,7 +202,7 @@ class StatementBuilder:
                 return statement.on_duplicate_key_update({column.key: column})
             return statement.on_duplicate_key_update(
                 {self.plan.column(key).key: statement.inserted[self.plan.column(key).key]
-                 for key in sets}
+                 for key in sets} | bump
             )
         index = [self.plan.column(key) for key in target]
         if not sets:
@@ -192,7 +210,7 @@ class StatementBuilder:
         return statement.on_conflict_do_update(
             index_elements=index,
             set_={self.plan.column(key).key: statement.excluded[self.plan.column(key).key]
-                  for key in sets},
+                  for key in sets} | bump,
         )
 
     def _binds(self, keys: Sequence[str]) -> dict[Any, Any]:

@@ -13,6 +13,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import exc as orm_exc
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -188,7 +189,7 @@ class Database:
                 await session.commit()
             except BaseException as error:
                 await session.rollback()
-                if isinstance(error, sa_exc.DBAPIError):
+                if isinstance(error, sa_exc.DBAPIError | orm_exc.StaleDataError):
                     raise translate(error, self.backend) from error
                 raise
 
@@ -224,12 +225,15 @@ class Database:
         retries: int = 10,  # SERIALIZABLE contention on PostgreSQL needs more than 3
         backoff: float = 0.05,
         max_backoff: float = 2.0,
+        retry_on: tuple[type[BaseException], ...] = (),
     ) -> T:
         """Run `work(session)` in a fresh transaction and commit; on a transient error
         (deadlock, serialization failure, lost connection, SQLITE_BUSY) run the whole unit
         again in a new transaction, with exponential backoff and jitter.
 
-        Raises `TransientError` when the retries run out; other errors are not retried.
+        Raises `TransientError` when the retries run out; other errors are not retried,
+        except those in `retry_on` (library errors such as `ConcurrentUpdateError`: pass it
+        for work that re-reads what it changes, so running it again cannot lose an update).
         """
 
         async def attempt() -> T:
@@ -251,7 +255,7 @@ class Database:
 
         return await retry_transient(
             attempt, retries=retries, backend=self.backend, backoff=backoff,
-            max_backoff=max_backoff,
+            max_backoff=max_backoff, retry_on=retry_on,
         )
 
     # --- schema and lifecycle ---------------------------------------------------------

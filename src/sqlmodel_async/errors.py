@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import exc as orm_exc
 
 from .dialects import Backend, backend_for
 
@@ -73,6 +74,12 @@ class ForeignKeyError(ConflictError):
     missing_reference: bool = True
 
 
+class ConcurrentUpdateError(ConflictError):
+    """Optimistic concurrency: the row was changed by another transaction since it was read
+    (its version column no longer matches), so this write was refused rather than silently
+    overwriting that change. Read the row again, then decide."""
+
+
 class NotNullViolation(IntegrityViolation):
     """A required column was given no value."""
 
@@ -128,6 +135,12 @@ def translate(error: BaseException, backend: Backend | str | None = None) -> Bas
     Errors that are not about the database's refusal (programming errors, our own
     exceptions) come back unchanged, so `raise translate(e) from e` is always safe.
     """
+    if isinstance(error, orm_exc.StaleDataError):
+        # The ORM's UPDATE/DELETE ... WHERE version = :read matched no row.
+        return ConcurrentUpdateError(
+            f"concurrent update: {error}",
+            detail="the row was changed by another request since it was read: read it again",
+        )
     if isinstance(error, DatabaseError) or not isinstance(error, sa_exc.DBAPIError):
         return error
     if backend is None:

@@ -20,11 +20,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import exc as orm_exc
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .database import Database
 from .errors import (
     CheckViolation,
+    ConcurrentUpdateError,
     DatabaseError,
     DuplicateKeyError,
     ForeignKeyError,
@@ -116,6 +118,8 @@ def error_response(error: BaseException) -> JSONResponse:
         return JSONResponse({"detail": detail}, status_code=422)
     if isinstance(error, NotFoundError):
         return JSONResponse({"detail": error.detail}, status_code=404)
+    if isinstance(error, ConcurrentUpdateError):
+        return JSONResponse({"detail": error.detail}, status_code=409)
     if isinstance(error, DuplicateKeyError):
         return JSONResponse({"detail": _about(error, "already exists")}, status_code=409)
     if isinstance(error, ForeignKeyError):
@@ -173,6 +177,7 @@ def add_exception_handlers(app: FastAPI) -> None:
     for error_type in (
         DatabaseError,
         sa_exc.DBAPIError,
+        orm_exc.StaleDataError,  # a version check raised by a commit's flush
         sa_exc.TimeoutError,
         ValidationError,
         OSError,

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import exc as orm_exc
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -419,6 +420,10 @@ class Repository(Generic[ModelT]):
             await change()
             values = {column.key: getattr(instance, column.key, None) for column in self._columns()}
             await self.session.flush()
+        except orm_exc.StaleDataError as error:
+            # A version column's check (or a concurrent delete) matched no row.
+            await self._undo(savepoint)
+            raise await self._stale(instance, error) from error
         except sa_exc.DBAPIError as error:
             await self._undo(savepoint)
             translated = await self._translated(error, values)
@@ -432,6 +437,24 @@ class Repository(Generic[ModelT]):
             raise
         if savepoint is not None:
             await savepoint.commit()
+
+    async def _stale(self, instance: ModelT, error: orm_exc.StaleDataError) -> BaseException:
+        """`ConcurrentUpdateError`, with `instance` re-read as the row is now (so a caller
+        that decides to write again starts from the winner's version); `NotFoundError` if
+        another transaction deleted the row.
+
+        The re-read locks the row: a plain one would give back InnoDB's REPEATABLE READ
+        snapshot, i.e. the stale row again."""
+        identity = sa.inspect(instance).identity
+        try:
+            await self.session.refresh(instance, with_for_update=True)
+        except sa_exc.DBAPIError as reread_error:  # e.g. a serialization failure
+            return translate(reread_error, self.backend)
+        except sa_exc.InvalidRequestError:
+            self.session.expunge(instance)
+            key = identity[0] if identity is not None and len(identity) == 1 else identity
+            return NotFoundError(self.model, key)
+        return translate(error, self.backend)
 
     async def _reload(self, instance: ModelT) -> None:
         """The rollback expired a stored row's attributes: load them again now, so reading

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import exc as orm_exc
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -86,8 +87,13 @@ async def retry_transient(
     backend: Backend | None = None,
     backoff: float = 0.05,
     max_backoff: float = 2.0,
+    retry_on: tuple[type[BaseException], ...] = (),
 ) -> T:
     """Run `attempt()`; on a transient error run it again, up to `retries` more times.
+
+    `retry_on`: library errors (after `translate`) that are worth retrying too for this
+    unit, e.g. `ConcurrentUpdateError` for work that re-reads what it changes. When the
+    retries run out on one of them, it is raised as is (not as `TransientError`).
 
     The wait grows exponentially from `backoff` seconds, capped at `max_backoff`, with full
     jitter so that colliding transactions do not collide again. When the retries run out,
@@ -111,7 +117,9 @@ async def retry_transient(
         )
 
     retrying = AsyncRetrying(
-        retry=retry_if_exception(lambda e: is_transient(e, backend)),
+        retry=retry_if_exception(
+            lambda e: is_transient(e, backend) or isinstance(translate(e, backend), retry_on)
+        ),
         stop=stop_after_attempt(retries + 1),
         wait=wait_random_exponential(multiplier=backoff, max=max_backoff),
         before_sleep=log_retry,
@@ -119,7 +127,7 @@ async def retry_transient(
     )
     try:
         return await retrying(attempt)
-    except (sa_exc.DBAPIError, sa_exc.PendingRollbackError) as error:
+    except (sa_exc.DBAPIError, sa_exc.PendingRollbackError, orm_exc.StaleDataError) as error:
         if is_transient(error, backend):
             logger.error("transient database error: giving up after %d attempts", retries + 1)
             first_line = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
