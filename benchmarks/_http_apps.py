@@ -10,8 +10,8 @@ Both read BENCH_DATABASE_URL and BENCH_POOL_SIZE (the same pool size as the serv
 Run with `uvicorn benchmarks._http_apps:seed_app --factory` (or `raw_app`).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI must resolve the handlers' annotations,
+# and SessionDep is local to seed_app().
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -112,7 +112,7 @@ def _json(value: Any, status: int = 200) -> Response:
 
 def raw_app() -> Starlette:
     dsn = _url().replace("postgresql+asyncpg://", "postgresql://")
-    pool: asyncpg.Pool | None = None
+    pool: asyncpg.Pool | None = None  # type: ignore[type-arg]
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

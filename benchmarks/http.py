@@ -11,10 +11,10 @@ same requests are compared.
     python -m benchmarks.http                      # BENCH_SECONDS=10
     BENCH_SECONDS=3 python -m benchmarks.http      # quicker
 
-Database: `<name>_http` (created if missing) on the server of BENCH_POSTGRESQL_URL (default:
-TEST_POSTGRESQL_URL, then the `test` database), so the service finds only its own tables;
-they are emptied and refilled. wrk comes from Debian's packages: it is
-installed when missing and we are root, otherwise the benchmark says so and stops. Results:
+Database: `<name>_http` on the server of BENCH_POSTGRESQL_URL (default: TEST_POSTGRESQL_URL,
+then the `test` database), dropped and made anew by the service's migrations each run, so
+the service finds only its own tables. wrk comes from Debian's packages: it is installed
+when missing and we are root, otherwise the benchmark says so and stops. Results:
 printed, and written to benchmarks/results/http.json (with the machine's load average: the
 machine is shared, so ratios measured in one run are what to compare).
 """
@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,8 @@ def database_url() -> str:
 
 
 async def create_database(url: str) -> None:
+    """(Re)create the benchmark's own database (never the configured one itself)."""
+    assert make_url(url).database.endswith("_http")  # type: ignore[union-attr]
     parsed = make_url(url)
     admin = await asyncpg.connect(
         parsed.set(drivername="postgresql", database="postgres").render_as_string(
@@ -110,11 +113,10 @@ async def create_database(url: str) -> None:
         )
     )
     try:
-        exists = await admin.fetchval(
-            "SELECT 1 FROM pg_database WHERE datname = $1", parsed.database
-        )
-        if not exists:
-            await admin.execute(f'CREATE DATABASE "{parsed.database}"')
+        # A fresh database each run: its schema is the service's current models and
+        # migrations, whatever an earlier run left.
+        await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{parsed.database}"')
     finally:
         await admin.close()
 
@@ -141,8 +143,7 @@ async def seed_data(url: str) -> None:
     without a team)."""
     await create_database(url)
     database = Database(url, metadata=SQLModel.metadata)
-    await database.create_all()
-    # The service starts only on a schema its migrations know: adopt (stamp) this one.
+    # The service starts only on a schema its migrations made (or adopted).
     await upgrade(database)
     await database.dispose()
     connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
@@ -196,17 +197,20 @@ def start(app: str, url: str, pool_size: int) -> tuple[subprocess.Popen[bytes], 
         "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
     ]
     process = subprocess.Popen(command, env=env, cwd=Path(__file__).parent.parent)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # imports alone take 10 s on a busy 2-core machine
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/heroes/1", timeout=2):
                 return process, port
+        except urllib.error.HTTPError as error:
+            stop(process)
+            raise RuntimeError(f"{app} answered {error.code} to GET /heroes/1") from None
         except OSError:
             if process.poll() is not None:
                 raise RuntimeError(f"{app} exited with {process.returncode}") from None
             time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{app} did not answer within 30 s")
+    stop(process)
+    raise RuntimeError(f"{app} did not answer within 120 s")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -289,9 +293,11 @@ def main() -> None:
     load_before = os.getloadavg()
     print(f"{HEROES} heroes, {TEAMS} teams; {CONNECTIONS} connections, {seconds} s per case, "
           f"pool {pool_size}; load average {load_before[0]:.2f}", flush=True)
-    servers = {app: start(app, url, pool_size) for app in APPS}
+    servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     results: dict[str, dict[str, Any]] = {case: {} for case in CASES}
     try:
+        for app in APPS:
+            servers[app] = start(app, url, pool_size)
         ports = {app: port for app, (_, port) in servers.items()}
         bodies = compare_bodies(ports)
         print(f"bodies equal across apps: json={bodies['json']} bytes={bodies['bytes']}")

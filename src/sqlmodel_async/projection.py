@@ -16,6 +16,7 @@ cached; SQLAlchemy caches the compiled SQL of the plan's statements in turn.
 
 from __future__ import annotations
 
+import operator
 import types
 import typing
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -86,6 +87,7 @@ class Projection(Generic[SchemaT]):
                     f"{model.__name__}: a projection can only read what the table holds"
                 )
         self.fields = tuple(name for name, _ in self._own)
+        self._own_values = _values_at(tuple(position for _, position in self._own))
         built = [*self.fields, *(j.name for j in self._joined)]
         built += [c.name for c in self._collections]
         # Instances keep their fields in the schema's order (it is the JSON's key order).
@@ -93,6 +95,7 @@ class Projection(Generic[SchemaT]):
         self.width = len(self._selected)
         self._construct = _constructor(schema, _needs_validation(schema, mapper))
         self._get: Any = None
+        self._listings: dict[tuple[bool, bool], Any] = {}
 
     # --- planning ---------------------------------------------------------------------
 
@@ -159,11 +162,16 @@ class Projection(Generic[SchemaT]):
         collection field, whatever the number of rows)."""
         children = [await self._children(session, c, rows) for c in self._collections]
         construct = self._construct
-        own = self._own
+        fields = self.fields
+        own = self._own_values
         joined = self._joined
+        if not joined and not children and self._order is None:
+            # The common flat case in one comprehension: 100 HeroPublic rows build in about
+            # half the time of the general loop below (measured in-process).
+            return [construct(dict(zip(fields, own(row), strict=True))) for row in rows]
         built: list[SchemaT] = []
         for row in rows:
-            values = {name: row[position] for name, position in own}
+            values = dict(zip(fields, own(row), strict=True))
             for join in joined:
                 if all(row[position] is None for position in join.key_positions):
                     values[join.name] = None
@@ -200,8 +208,31 @@ class Projection(Generic[SchemaT]):
         rows = await fetch_rows(session, self.get_statement, {"pk": key})
         return (await self.build(session, rows))[0] if rows else None
 
-    async def all(self, session: AsyncSession, statement: Any) -> list[SchemaT]:
-        return await self.build(session, await fetch_rows(session, statement))
+    async def all(
+        self, session: AsyncSession, statement: Any, parameters: dict[str, Any] | None = None
+    ) -> list[SchemaT]:
+        return await self.build(session, await fetch_rows(session, statement, parameters))
+
+    def listing(self, offset: int, limit: int | None) -> tuple[Any, dict[str, Any]]:
+        """The unfiltered SELECT in primary-key order with OFFSET/LIMIT as bound parameters,
+        and its parameters. Built once per shape: a statement built per request costs its
+        construction and its cache key (measured: about a third of a 100-row list's time in
+        SQLAlchemy, before the query is even sent)."""
+        shape = (offset > 0, limit is not None)
+        statement = self._listings.get(shape)
+        if statement is None:
+            statement = self.select().order_by(*self.mapper.primary_key)
+            if offset:
+                statement = statement.offset(sa.bindparam("offset", type_=sa.Integer))
+            if limit is not None:
+                statement = statement.limit(sa.bindparam("limit", type_=sa.Integer))
+            self._listings[shape] = statement
+        parameters: dict[str, Any] = {}
+        if offset:
+            parameters["offset"] = offset
+        if limit is not None:
+            parameters["limit"] = limit
+        return statement, parameters
 
     async def page(
         self, session: AsyncSession, statement: Any
@@ -325,6 +356,18 @@ def _needs_validation(schema: type[BaseModel], mapper: Mapper[Any]) -> bool:
         if produced is bool and wanted is not bool:
             return True
     return False
+
+
+def _values_at(positions: tuple[int, ...]) -> Callable[[Any], Sequence[Any]]:
+    """The values at `positions` of a row, as a sequence."""
+    if positions == tuple(range(len(positions))):
+        width = len(positions)
+        return lambda row: row[:width]
+    if len(positions) == 1:
+        position = positions[0]
+        return lambda row: (row[position],)
+    getter = operator.itemgetter(*positions)
+    return getter
 
 
 def _python_type(column_type: Any) -> type[Any] | None:

@@ -216,6 +216,10 @@ class Repository(Generic[ModelT]):
             raise ValueError(f"offset must be >= 0, got {offset}")
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
+        if as_ is not None and not (filters or order_by or equals):
+            self._no_load(load)
+            projection = projection_for(self.model, as_)
+            return await projection.all(self.session, *projection.listing(offset, limit))
         statement: Any = (
             self.select(*filters, order_by=order_by, load=load, **equals)
             if as_ is None
