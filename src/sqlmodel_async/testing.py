@@ -28,6 +28,7 @@ import pytest
 from sqlalchemy import MetaData, Table, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -263,6 +264,25 @@ def _refuse_new_transaction(
         )
 
 
+class _JoiningSessionmaker(async_sessionmaker[AsyncSession]):
+    """`database.sessionmaker` while a test runs: configured like the Database's, and a
+    session asking for the Database's engine as its bind (or an engine derived from it with
+    `execution_options()`, such as an AUTOCOMMIT one for reads: they share its pool) gets the
+    test's connection instead. Otherwise it would check out a connection of its own, outside
+    the rolled-back transaction: it would not see the test's rows, and on in-memory SQLite
+    (one shared connection) its isolation level would end the test's transaction."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession], engine: AsyncEngine) -> None:
+        super().__init__(class_=factory.class_, **factory.kw)
+        self._pool = engine.sync_engine.pool
+
+    def __call__(self, **local_kw: Any) -> AsyncSession:
+        bind = local_kw.get("bind")
+        if isinstance(bind, AsyncEngine) and bind.sync_engine.pool is self._pool:
+            del local_kw["bind"]
+        return super().__call__(**local_kw)
+
+
 @_async_fixture(scope="function")
 async def session(
     database: Database, request: pytest.FixtureRequest
@@ -283,10 +303,12 @@ async def session(
         factory = database.sessionmaker
         saved = dict(factory.kw)
         factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+        database.sessionmaker = _JoiningSessionmaker(factory, database.engine)
         try:
             async with factory() as test_session:
                 yield test_session
         finally:
+            database.sessionmaker = factory
             factory.kw = saved
             event.remove(sync_connection, "before_cursor_execute", _refuse_new_transaction)
             if outer.is_active:
