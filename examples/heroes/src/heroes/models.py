@@ -108,8 +108,18 @@ class HeroBase(SQLModel):
     power_level: Power = Field(default=50.0, sa_type=sa.Double)
 
 
+#: Optimistic concurrency: the ORM writes a hero with `WHERE version = <the version read>`
+#: and bumps it, so a write based on a stale read is refused (ConcurrentUpdateError, 409)
+#: instead of silently undoing the other one. Built here because `__mapper_args__` needs the
+#: Column itself; the server default gives rows written outside the ORM a version.
+_hero_version = sa.Column("version", sa.Integer, nullable=False, server_default="1")
+
+
 class Hero(HeroBase, table=True):
+    __mapper_args__ = {"version_id_col": _hero_version}
+
     id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(default=1, sa_column=_hero_version)
     team: Team | None = Relationship(back_populates="heroes")
     items: list["Item"] = Relationship(
         back_populates="hero",

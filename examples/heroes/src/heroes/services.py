@@ -14,7 +14,7 @@ from functools import partial
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sqlmodel_async import Database, NotFoundError, Repository
+from sqlmodel_async import ConcurrentUpdateError, Database, NotFoundError, Repository
 
 from .models import (
     Hero,
@@ -66,7 +66,12 @@ class HeroService:
             return await Repository(Hero, session).first(name=name)
 
     async def update(self, hero_id: int, data: HeroUpdate) -> Hero:
-        """Partial update: fields sent as null become null, fields not sent are kept."""
+        """Partial update: fields sent as null become null, fields not sent are kept.
+
+        Not retried on a version conflict: another request changed the hero after this
+        one read it, a change the sender of this one has not seen; applying it anyway
+        would be a lost update, so the caller gets `ConcurrentUpdateError` (409) and
+        re-reads."""
         _require(data, HeroUpdate)
         async with self.db.transaction() as session:
             return await Repository(Hero, session).update(hero_id, data)
@@ -81,9 +86,13 @@ class HeroService:
                 raise NotFoundError(Hero, hero_id)
 
     async def transfer(self, hero_id: int, team_id: int) -> Hero:
-        """Move the hero to `team_id` and log it: both commit, or neither (S18)."""
+        """Move the hero to `team_id` and log it: both commit, or neither (S18).
+
+        A version conflict is retried, not answered 409: the unit re-reads the hero and
+        the team it leaves, so running it again moves the hero as asked and logs where
+        it really was; nothing another request wrote is lost."""
         work = partial(move_hero, hero_id=hero_id, team_id=team_id)
-        return await self.db.run_in_transaction(work)
+        return await self.db.run_in_transaction(work, retry_on=(ConcurrentUpdateError,))
 
     async def add_item(self, hero_id: int, data: ItemCreate) -> Item:
         _require(data, ItemCreate)
