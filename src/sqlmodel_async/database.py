@@ -210,11 +210,14 @@ class Database:
                 await connection.exec_driver_sql(self.backend.read_only_begin)
                 if self.backend.read_only_end is not None:
                     connection.info[_READ_ONLY_SET] = True
-            _keep_read_only(session, self.backend)
+            keep = _keep_read_only(session, self.backend)
             try:
                 yield session
             except sa_exc.DBAPIError as error:
                 raise translate(error, self.backend) from error
+            finally:
+                event.remove(session.sync_session, "after_begin", keep)
+                await _end_read_only(session, self.backend)
             # No explicit rollback: closing the session rolls the transaction back without
             # expiring the objects read here, so they stay usable after the scope.
 
@@ -310,7 +313,7 @@ def _validate_pool_options(pool: dict[str, Any]) -> None:
 _READ_ONLY_SET = "sqlmodel_async.read_only_set"
 
 
-def _keep_read_only(session: AsyncSession, backend: Backend) -> None:
+def _keep_read_only(session: AsyncSession, backend: Backend) -> Callable[..., None]:
     """Make every later transaction of a read_only() session read-only as well.
 
     PostgreSQL's and MariaDB's read-only mode lasts one transaction: after a commit inside
@@ -326,6 +329,29 @@ def _keep_read_only(session: AsyncSession, backend: Backend) -> None:
             connection.info[_READ_ONLY_SET] = True
 
     event.listen(session.sync_session, "after_begin", after_begin)
+    return after_begin
+
+
+async def _end_read_only(session: AsyncSession, backend: Backend) -> None:
+    """Undo SQLite's connection-wide query_only now, on the scope's own connection.
+
+    The pool's checkin would also undo it, but a connection that is not checked in at the
+    end of the scope (the pytest plugin binds sessions to the test's connection) needs it
+    done here. A connection that cannot take it is invalidated, never reused read-only.
+    """
+    if backend.read_only_end is None:
+        return
+    try:
+        connection = await session.connection()
+    except sa_exc.InvalidRequestError:  # a refused write left the transaction failed
+        await session.rollback()
+        connection = await session.connection()
+    if not connection.info.pop(_READ_ONLY_SET, False):
+        return
+    try:
+        await connection.exec_driver_sql(backend.read_only_end)
+    except sa_exc.DBAPIError:
+        await connection.invalidate()
 
 
 def _reset_on_checkin(engine: AsyncEngine, statement: str) -> None:
