@@ -309,7 +309,9 @@ def main() -> None:
                 print(
                     f"{case:24} {app:12} {measured['req_per_s']:9.0f} req/s  "
                     f"p50 {measured['p50_ms']:7.2f} ms  p99 {measured['p99_ms']:7.2f} ms"
-                    + (f"  NON-2XX {measured['non_2xx']}" if measured["non_2xx"] else ""),
+                    + (f"  NON-2XX {measured['non_2xx']}" if measured["non_2xx"] else "")
+                    + (f"  socket errors: {measured['socket_errors']}"
+                       if measured["socket_errors"] else ""),
                     flush=True,
                 )
             asyncio.run(delete_posted(url))
