@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit bench clean services test-deps
+.PHONY: install run test lint unit bench clean services test-deps
 
 install: $(STAMP)
 
