@@ -64,7 +64,13 @@ class BulkWriter(Generic[ModelT]):
         created: list[ModelT] = []
         count = 0
         for start, chunk in self._numbered_chunks(rows):
-            prepared = self.plan.insert_rows(chunk, start)
+            fast = None if returning else self.plan.insert_columns(chunk, start)
+            if fast is not None:  # uniform dicts: checked columns with no dict per row
+                connection, sql = await self._open()
+                await self._insert(connection, sql, *fast)
+                count += len(chunk)
+                continue
+            prepared = self.plan.insert_rows(chunk, start, shared=not returning)
             groups = self._checked(prepared, self.plan.insert_groups(prepared), start)
             connection, sql = await self._open()
             for positions, keys, columns in groups:
@@ -199,7 +205,7 @@ class BulkWriter(Generic[ModelT]):
     async def update_many(self, rows: Iterable[Any]) -> int:
         updated = 0
         for start, chunk in self._numbered_chunks(rows):
-            prepared = [self.plan.update_row(row, start + i) for i, row in enumerate(chunk)]
+            prepared = self.plan.update_rows(chunk, start)
             groups = self.plan.key_groups(prepared, last_wins=self.plan.pk)
             checked = self._checked(prepared, groups, start)
             connection, sql = await self._open()
@@ -243,7 +249,7 @@ class BulkWriter(Generic[ModelT]):
         chosen = None if update is None else self.plan.keys_of(update, "update")
         written = 0
         for start, chunk in self._numbered_chunks(rows):
-            prepared = self.plan.insert_rows(chunk, start)
+            prepared = self.plan.insert_rows(chunk, start, shared=True)
             given = self.plan.given_keys(chunk, start)
             groups = self.plan.insert_groups(prepared, last_wins=target, extra=given)
             checked = self._checked(prepared, groups, start)
@@ -289,8 +295,10 @@ class BulkWriter(Generic[ModelT]):
         """Each group with its values column by column, all checked before anything of
         the chunk is sent."""
         return [
-            (positions, keys, self.plan.columns([rows[i] for i in positions], keys, start,
-                                                positions))
+            # One group of every row (the usual case) is the chunk itself: no list copy.
+            (positions, keys, self.plan.columns(
+                rows if len(positions) == len(rows) else [rows[i] for i in positions],
+                keys, start, positions))
             for positions, keys in groups
         ]
 
