@@ -62,6 +62,9 @@ class Backend:
     #: Whether NULL sorts after every value in ascending order (PostgreSQL) rather than
     #: before (SQLite, MariaDB/MySQL): keyset clauses over nullable columns follow it.
     nulls_sort_high: bool = False
+    #: Whether a timestamp column keeps its time zone (PostgreSQL `timestamptz`); the others
+    #: store naive values, so UTCDateTime writes naive UTC there.
+    timestamps_keep_zone: bool = False
     #: Bulk writes send one array per column (`unnest`): the statement does not grow
     #: with the rows, so no parameter limit applies.
     bulk_arrays: bool = False
@@ -254,6 +257,7 @@ POSTGRESQL = Backend(
     has_array_any=True,
     keyset_row_values=True,
     nulls_sort_high=True,
+    timestamps_keep_zone=True,
     bulk_arrays=True,
     bulk_copy=True,
 )

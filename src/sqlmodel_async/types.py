@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 
+from .dialects import backend_for
+
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """A timestamp stored in UTC and always read back timezone-aware (UTC).
@@ -37,8 +39,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"UTCDateTime takes timezone-aware datetimes, got {value!r}")
         utc = value.astimezone(UTC)
-        # Only PostgreSQL's column keeps a zone; the others get naive UTC.
-        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
+        return utc if backend_for(dialect.name).timestamps_keep_zone else utc.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
