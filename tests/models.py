@@ -2,11 +2,15 @@
 never meet the reference service's models."""
 
 
+import enum
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import registry
 from sqlmodel import Field, Relationship, SQLModel
+
+from sqlmodel_async import UTCDateTime
 
 
 class Base(SQLModel, registry=registry()):
@@ -141,3 +145,20 @@ class Account(Base, table=True):
     balance: int = 0
     note: str | None = None
     version: int = Field(default=1, sa_column=_account_version)
+
+
+class MeasurementKind(enum.Enum):
+    MANUAL = "manual"
+    SENSOR = "sensor"
+
+
+class Measurement(Base, table=True):
+    """Columns whose values SQLAlchemy converts on the way out (a TypeDecorator, Numeric,
+    Enum): reads of them must not skip that conversion."""
+
+    __tablename__ = "t_measurement"
+
+    id: int | None = Field(default=None, primary_key=True)
+    taken_at: datetime = Field(sa_type=UTCDateTime)
+    amount: Decimal = Field(sa_type=sa.Numeric(10, 2))
+    kind: MeasurementKind = Field(sa_type=sa.Enum(MeasurementKind, name="measurement_kind"))

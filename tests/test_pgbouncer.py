@@ -154,3 +154,25 @@ async def test_explicit_connect_args_win_over_the_pgbouncer_settings(pgbouncer: 
     async with db, db.engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
     assert names
+
+
+async def test_readers_through_pgbouncer(bounced: Database, pgbouncer: Bouncer) -> None:
+    """`Database.reader()` under transaction pooling: its reads keep their statements in
+    one transaction each, so no statement is looked for on another server connection."""
+    from .test_projection import HeroPublic, TeamPublicWithHeroes
+
+    async with bounced.transaction() as session:
+        team = await Repository(Team, session).create({"name": "Readers", "headquarters": "R"})
+        for number in range(5):
+            await Repository(Hero, session).create(
+                {"name": f"reader-{number}", "secret_name": "r", "team_id": team.id}
+            )
+
+    async def read(number: int) -> None:
+        async with bounced.reader() as reader:
+            found = await reader.get_one(Team, team.id, as_=TeamPublicWithHeroes)
+            assert [h.name for h in found.heroes] == [f"reader-{n}" for n in range(5)]
+            assert len(await reader.list(Hero, limit=3 + number % 3, as_=HeroPublic)) > 0
+
+    results = await asyncio.gather(*(read(n) for n in range(60)), return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == []

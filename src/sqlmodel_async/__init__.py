@@ -27,6 +27,7 @@ from .pagination import (
     InvalidPageError,
     Page,
 )
+from .reader import Reader
 from .repository import Repository
 from .retry import is_transient
 from .types import UTCDateTime
@@ -52,6 +53,7 @@ __all__ = [
     "NotNullViolation",
     "Page",
     "ReadOnlyError",
+    "Reader",
     "Repository",
     "TransientError",
     "UTCDateTime",

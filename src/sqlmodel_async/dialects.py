@@ -49,6 +49,9 @@ class Backend:
     classify: Callable[[BaseException], ErrorInfo] = field(repr=False)
     #: Whether `col = ANY(:array)` is available: one parameter for any number of keys.
     has_array_any: bool = False
+    #: Whether `Reader` may run its kept statements on the driver itself (reader.py), when
+    #: the engine's driver is `driver`.
+    direct_reads: bool = False
     #: True for a driver error that leaves the connection unusable although the driver does
     #: not report it as a disconnect: the connection is then discarded, not pooled again.
     is_disconnect: Callable[[BaseException], bool] = field(default=lambda _: False, repr=False)
@@ -255,6 +258,7 @@ POSTGRESQL = Backend(
     classify=_classify_postgresql,
     is_disconnect=_postgresql_disconnect,
     has_array_any=True,
+    direct_reads=True,
     keyset_row_values=True,
     nulls_sort_high=True,
     timestamps_keep_zone=True,

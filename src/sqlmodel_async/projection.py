@@ -12,6 +12,9 @@ primary-key) order. Any other field is a `TypeError` naming it, at first use.
 
 The plan (columns, joins, statements, how to build) is made once per (model, schema) and
 cached; SQLAlchemy caches the compiled SQL of the plan's statements in turn.
+
+Rows come from a `RowSource`: a session (`SessionRows`: its transaction, its pending
+writes flushed first) or a `Reader` (reader.py: a pooled connection, no session).
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from __future__ import annotations
 import operator
 import types
 import typing
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -35,6 +38,34 @@ from .keyset import Keyset
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 _object_setattr = object.__setattr__
+
+
+class RowSource(Protocol):
+    """Where a projection's rows come from: a session (`SessionRows`) or a `Reader`."""
+
+    backend: Backend
+
+    async def fetch(
+        self, statement: Any, parameters: dict[str, Any] | None = None, *, reusable: bool = False
+    ) -> Sequence[Any]:
+        """The rows of `statement`. `reusable=True`: the projection keeps this statement
+        object and runs it again with other parameters (worth preparing once)."""
+        ...
+
+
+class SessionRows:
+    """A session as a `RowSource`: its connection, its transaction."""
+
+    __slots__ = ("backend", "session")
+
+    def __init__(self, session: AsyncSession, backend: Backend | None = None) -> None:
+        self.session = session
+        self.backend = backend if backend is not None else _backend(session)
+
+    async def fetch(
+        self, statement: Any, parameters: dict[str, Any] | None = None, *, reusable: bool = False
+    ) -> Sequence[Any]:
+        return await fetch_rows(self.session, statement, parameters)
 
 
 @dataclass
@@ -59,6 +90,8 @@ class _Collection:
     remote: Any
     position: int
     order_by: list[Any] = field(default_factory=list)
+    #: Children of many parents by one array parameter `keys` (PostgreSQL), built once.
+    by_keys: Any = None
 
 
 class Projection(Generic[SchemaT]):
@@ -93,7 +126,12 @@ class Projection(Generic[SchemaT]):
         # Instances keep their fields in the schema's order (it is the JSON's key order).
         self._order = None if built == list(schema.model_fields) else tuple(schema.model_fields)
         self.width = len(self._selected)
-        self._construct = _constructor(schema, _needs_validation(schema, mapper))
+        validate = _needs_validation(schema, mapper)
+        self._construct = _constructor(schema, validate)
+        self._build_flat = (
+            None if validate or self._joined or self._collections or self._order is not None
+            else _flat_builder(schema, self._own)
+        )
         self._get: Any = None
         self._listings: dict[tuple[bool, bool], Any] = {}
 
@@ -157,17 +195,17 @@ class Projection(Generic[SchemaT]):
 
     # --- building ---------------------------------------------------------------------
 
-    async def build(self, session: AsyncSession, rows: Sequence[Any]) -> list[SchemaT]:
+    async def build(self, source: RowSource, rows: Sequence[Any]) -> list[SchemaT]:
         """Schema instances from `rows` of `select()`, collections read now (one query per
         collection field, whatever the number of rows)."""
-        children = [await self._children(session, c, rows) for c in self._collections]
+        if self._build_flat is not None:
+            return self._build_flat(rows)
+        children = [await self._children(source, c, rows) for c in self._collections]
         construct = self._construct
         fields = self.fields
         own = self._own_values
         joined = self._joined
         if not joined and not children and self._order is None:
-            # The common flat case in one comprehension: 100 HeroPublic rows build in about
-            # half the time of the general loop below (measured in-process).
             return [construct(dict(zip(fields, own(row), strict=True))) for row in rows]
         built: list[SchemaT] = []
         for row in rows:
@@ -187,7 +225,7 @@ class Projection(Generic[SchemaT]):
         return built
 
     async def _children(
-        self, session: AsyncSession, collection: _Collection, rows: Sequence[Any]
+        self, source: RowSource, collection: _Collection, rows: Sequence[Any]
     ) -> dict[Any, list[Any]]:
         keys = list(dict.fromkeys(row[collection.position] for row in rows))
         keys = [key for key in keys if key is not None]
@@ -195,23 +233,53 @@ class Projection(Generic[SchemaT]):
         if not keys:
             return grouped
         child = collection.child
-        for clause in _backend(session).membership(collection.remote, keys):
-            statement = child.select(collection.remote).where(clause)
-            found = await fetch_rows(session, statement.order_by(*collection.order_by))
-            for row, item in zip(found, await child.build(session, found), strict=True):
+        for statement, parameters, reusable in self._children_queries(source, collection, keys):
+            found = await source.fetch(statement, parameters, reusable=reusable)
+            for row, item in zip(found, await child.build(source, found), strict=True):
                 grouped.setdefault(row[child.width], []).append(item)
         return grouped
 
+    def _children_queries(
+        self, source: RowSource, collection: _Collection, keys: list[Any]
+    ) -> Iterator[tuple[Any, dict[str, Any] | None, bool]]:
+        """(statement, parameters, reusable) reading the children of `keys`: one statement
+        kept for every call where the keys bind as one array, else `IN` chunks."""
+        child = collection.child
+        if source.backend.has_array_any:
+            if collection.by_keys is None:
+                remote = collection.remote
+                keys_parameter = sa.bindparam("keys", type_=sa.ARRAY(remote.type))
+                collection.by_keys = (
+                    child.select(remote).where(remote == sa.any_(keys_parameter))
+                    .order_by(*collection.order_by)
+                )
+            yield collection.by_keys, {"keys": keys}, True
+            return
+        for clause in source.backend.membership(collection.remote, keys):
+            statement = child.select(collection.remote).where(clause)
+            yield statement.order_by(*collection.order_by), None, False
+
     # --- reads ------------------------------------------------------------------------
 
-    async def get(self, session: AsyncSession, key: Any) -> SchemaT | None:
-        rows = await fetch_rows(session, self.get_statement, {"pk": key})
-        return (await self.build(session, rows))[0] if rows else None
+    async def get(self, source: RowSource, key: Any) -> SchemaT | None:
+        rows = await source.fetch(self.get_statement, {"pk": key}, reusable=True)
+        return (await self.build(source, rows))[0] if rows else None
 
     async def all(
-        self, session: AsyncSession, statement: Any, parameters: dict[str, Any] | None = None
+        self,
+        source: RowSource,
+        statement: Any,
+        parameters: dict[str, Any] | None = None,
+        *,
+        reusable: bool = False,
     ) -> list[SchemaT]:
-        return await self.build(session, await fetch_rows(session, statement, parameters))
+        rows = await source.fetch(statement, parameters, reusable=reusable)
+        return await self.build(source, rows)
+
+    async def listing_all(self, source: RowSource, offset: int, limit: int | None) -> list[SchemaT]:
+        """Every row in primary-key order, OFFSET/LIMIT applied (the statement is kept)."""
+        statement, parameters = self.listing(offset, limit)
+        return await self.all(source, statement, parameters, reusable=True)
 
     def listing(self, offset: int, limit: int | None) -> tuple[Any, dict[str, Any]]:
         """The unfiltered SELECT in primary-key order with OFFSET/LIMIT as bound parameters,
@@ -235,17 +303,17 @@ class Projection(Generic[SchemaT]):
         return statement, parameters
 
     async def page(
-        self, session: AsyncSession, statement: Any
+        self, source: RowSource, statement: Any
     ) -> tuple[list[SchemaT], list[list[Any]]]:
         """The instances of a `select(*key_columns)` statement and, for each, the values of
         the extra columns (a cursor page's keyset values)."""
-        rows = await fetch_rows(session, statement)
+        rows = await source.fetch(statement)
         width = self.width
-        return await self.build(session, rows), [list(row[width:]) for row in rows]
+        return await self.build(source, rows), [list(row[width:]) for row in rows]
 
     def stream(
         self,
-        session: AsyncSession,
+        source: RowSource,
         keyset: Keyset,
         filters: Sequence[Any],
         *,
@@ -263,8 +331,8 @@ class Projection(Generic[SchemaT]):
         async def walk() -> AsyncIterator[SchemaT]:
             statement = base
             while True:
-                rows = await fetch_rows(session, statement)
-                for item in await self.build(session, rows):
+                rows = await source.fetch(statement)
+                for item in await self.build(source, rows):
                     yield item
                 if len(rows) < batch_size:
                     return
@@ -386,6 +454,38 @@ def _python_type(column_type: Any) -> type[Any] | None:
         ):
             return None
         column_type = column_type.impl_instance
+
+
+def _flat_builder(
+    schema: type[SchemaT], own: list[tuple[str, int]]
+) -> Callable[[Sequence[Any]], list[SchemaT]]:
+    """The instances of a schema of columns only, from rows, by a function written for
+    this schema (as `dataclasses` writes `__init__`): each row's values go straight into
+    one dict display with the field names and row positions inlined, and the instance is
+    assembled as `_constructor` does. Measured on 100 HeroPublic rows: 144 us against
+    245 us for the generic zip-and-construct loop.
+    """
+    items = ", ".join(f"{name!r}: row[{position:d}]" for name, position in own)
+    source = (
+        "def build(rows):\n"
+        "    built = []\n"
+        "    append = built.append\n"
+        "    for row in rows:\n"
+        "        instance = new(schema)\n"
+        f"        set_(instance, '__dict__', {{{items}}})\n"
+        "        set_(instance, '__pydantic_fields_set__', set(fields))\n"
+        "        set_(instance, '__pydantic_extra__', None)\n"
+        "        set_(instance, '__pydantic_private__', None)\n"
+        "        append(instance)\n"
+        "    return built\n"
+    )
+    namespace: dict[str, Any] = {
+        "new": object.__new__, "set_": _object_setattr, "schema": schema,
+        "fields": frozenset(schema.model_fields),
+    }
+    exec(source, namespace)  # names are the schema's field names (repr'd), positions ints
+    build: Callable[[Sequence[Any]], list[SchemaT]] = namespace["build"]
+    return build
 
 
 def _constructor(schema: type[SchemaT], validate: bool) -> Callable[[dict[str, Any]], SchemaT]:

@@ -42,7 +42,8 @@ from .pagination import (
     cursor_page,
     offset_page,
 )
-from .projection import projection_for
+from .projection import SessionRows, projection_for
+from .query import equals_clauses, ordering
 from .streaming import stream_instances, stream_rows
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
@@ -218,8 +219,7 @@ class Repository(Generic[ModelT]):
             raise ValueError(f"limit must be >= 0, got {limit}")
         if as_ is not None and not (filters or order_by or equals):
             self._no_load(load)
-            projection = projection_for(self.model, as_)
-            return await projection.all(self.session, *projection.listing(offset, limit))
+            return await projection_for(self.model, as_).listing_all(self._rows(), offset, limit)
         statement: Any = (
             self.select(*filters, order_by=order_by, load=load, **equals)
             if as_ is None
@@ -230,7 +230,7 @@ class Repository(Generic[ModelT]):
         if limit is not None:
             statement = statement.limit(limit)
         if as_ is not None:
-            return await projection_for(self.model, as_).all(self.session, statement)
+            return await projection_for(self.model, as_).all(self._rows(), statement)
         return builtins.list((await self.session.exec(statement)).unique().all())
 
     @overload
@@ -274,7 +274,7 @@ class Repository(Generic[ModelT]):
         self, key: Any, load: Iterable[Loadable], schema: type[SchemaT]
     ) -> SchemaT | None:
         self._no_load(load)
-        return await projection_for(self.model, schema).get(self.session, key)
+        return await projection_for(self.model, schema).get(self._rows(), key)
 
     def _projected_select(
         self,
@@ -289,6 +289,9 @@ class Repository(Generic[ModelT]):
         return statement.where(*filters, *self._equals(equals)).order_by(
             *self.ordering(order_by)
         )
+
+    def _rows(self) -> SessionRows:
+        return SessionRows(self.session, self.backend)
 
     @staticmethod
     def _no_load(load: Iterable[Loadable]) -> None:
@@ -322,21 +325,10 @@ class Repository(Generic[ModelT]):
 
     def ordering(self, order_by: Sequence[Order] | None) -> builtins.list[Any]:
         """`order_by`, or the primary key when none is given."""
-        if order_by:
-            return builtins.list(order_by)
-        return [getattr(self.model, str(column.key)) for column in self._primary_key]
+        return ordering(self.model, order_by)
 
     def _equals(self, equals: Mapping[str, Any]) -> builtins.list[Any]:
-        clauses = []
-        for name, value in equals.items():
-            column = self._column(name)
-            clauses.append(column.is_(None) if value is None else column == value)
-        return clauses
-
-    def _column(self, name: str) -> Any:
-        if name not in self._mapper.columns:
-            raise TypeError(f"{self.model.__name__} has no column {name!r}")
-        return getattr(self.model, name)
+        return equals_clauses(self.model, equals)
 
     # --- single-row writes ---------------------------------------------------------------
 
@@ -618,7 +610,7 @@ class Repository(Generic[ModelT]):
             return await offset_page(
                 self.session, statement, count, page=page, size=size,
                 include_total=include_total, max_size=max_size,
-                fetch=lambda query: projection.all(self.session, query),
+                fetch=lambda query: projection.all(self._rows(), query),
             )
         statement = self.select(*filters, order_by=keyset.order_by(), load=load)
         return await offset_page(
@@ -677,7 +669,7 @@ class Repository(Generic[ModelT]):
             return await cursor_page(
                 self.session, statement, keyset,
                 limit=limit, after=after, codec=codec_for(secret), backend=self.backend,
-                max_size=max_size, fetch=lambda query: projection.page(self.session, query),
+                max_size=max_size, fetch=lambda query: projection.page(self._rows(), query),
             )
         return await cursor_page(
             self.session, self.select(*filters, load=load), keyset, limit=limit,
@@ -711,7 +703,7 @@ class Repository(Generic[ModelT]):
         `as_=Schema`: `Schema` instances with what the schema names (see `get()`)."""
         if as_ is not None:
             return projection_for(self.model, as_).stream(
-                self.session, Keyset(self.model, order_by), filters,
+                self._rows(), Keyset(self.model, order_by), filters,
                 batch_size=batch_size, backend=self.backend,
             )
         return stream_instances(

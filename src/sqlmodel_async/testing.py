@@ -291,7 +291,8 @@ async def session(
 
     `commit()` releases a savepoint and opens the next, so committed work is visible to the
     test and the app but never to the next test. While the test runs, `database.session()`,
-    `database.transaction()` and `run_in_transaction()` join the same transaction.
+    `database.transaction()`, `run_in_transaction()` and `database.reader()` join the same
+    transaction.
     """
     _require_session_loop(request)
     recorder_for(database)
@@ -304,10 +305,12 @@ async def session(
         saved = dict(factory.kw)
         factory.configure(bind=connection, join_transaction_mode="create_savepoint")
         database.sessionmaker = _JoiningSessionmaker(factory, database.engine)
+        database.reader_connection = connection
         try:
             async with factory() as test_session:
                 yield test_session
         finally:
+            database.reader_connection = None
             database.sessionmaker = factory
             factory.kw = saved
             event.remove(sync_connection, "before_cursor_execute", _refuse_new_transaction)

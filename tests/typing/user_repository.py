@@ -10,7 +10,7 @@ from heroes.models import Hero, HeroCreate, HeroPublic, HeroUpdate, Team
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sqlmodel_async import CursorPage, Database, Page, Repository
+from sqlmodel_async import CursorPage, Database, Page, Reader, Repository
 
 
 async def reads(session: AsyncSession) -> None:
@@ -46,6 +46,18 @@ async def reads(session: AsyncSession) -> None:
     team = await teams.get_one(1, load=[(Team.heroes, Hero.items)])
     assert_type(team, Team)
     assert_type(team.heroes, list[Hero])
+
+
+async def reads_without_a_session(db: Database) -> None:
+    async with db.reader() as reader:
+        assert_type(reader, Reader)
+        assert_type(await reader.get(Hero, 1, as_=HeroPublic), HeroPublic | None)
+        assert_type(await reader.get_one(Hero, 1, as_=HeroPublic), HeroPublic)
+        assert_type(await reader.list(Hero, limit=10, as_=HeroPublic), list[HeroPublic])
+        assert_type(
+            await reader.list(Hero, col(Hero.age) > 30, order_by=[Hero.name], as_=HeroPublic),
+            list[HeroPublic],
+        )
 
 
 async def writes(db: Database) -> None:

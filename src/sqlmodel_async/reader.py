@@ -1,0 +1,291 @@
+"""`Reader`: schema reads (`as_=`) for request handlers, on one pooled connection with no
+session and no transaction.
+
+>>> async with database.reader() as reader:
+...     hero = await reader.get_one(Hero, 1, as_=HeroPublicWithTeam)
+...     heroes = await reader.list(Hero, limit=100, as_=HeroPublic)
+
+Each statement runs on its own (autocommit): no BEGIN and no ROLLBACK round trips, and each
+statement sees one consistent snapshot (a team and its heroes are two statements, as under
+READ COMMITTED anyway). A Reader has no write method.
+
+On PostgreSQL (asyncpg) the projection's own statements (by key, the unfiltered listing, a
+collection's children by an array of keys) go to the driver directly: compiled once to
+SQL, prepared and cached by asyncpg, their rows handed to the projection as they come.
+SQLAlchemy's per-execute work (execution context, cache key, result objects) is most of
+what a one-row read costs in Python. A statement whose columns need SQLAlchemy to convert
+values (a TypeDecorator that converts, JSON, Enum, Numeric...), a filtered list, and the
+other backends run through SQLAlchemy Core on the same connection.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
+
+from .dialects import Backend
+from .errors import NotFoundError, translate
+from .projection import projection_for
+from .query import equals_clauses, ordering
+
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
+
+#: Column types whose values asyncpg hands back exactly as SQLAlchemy would (no result
+#: processing). Anything else keeps SQLAlchemy's execution path.
+_PLAIN_TYPES = (sa.Integer, sa.String, sa.Boolean, sa.Date, sa.DateTime, sa.Time, sa.Uuid)
+
+
+class Reader:
+    """Schema reads on one connection, outside any transaction. Get one from
+    `Database.reader()`; it is valid inside that block only."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        backend: Backend,
+        *,
+        raw: PoolProxiedConnection | None = None,
+        connection: AsyncConnection | None = None,
+    ) -> None:
+        """On a pooled connection (`raw`, given back by `close()`), or on an open
+        `connection` the caller owns (the testing plugin's: the test's transaction)."""
+        self.backend = backend
+        self._engine = engine
+        self._raw = raw
+        self._core = connection
+        self._owned = connection is None
+        sync_engine = engine.sync_engine
+        # Direct reads skip SQLAlchemy's cursor events: an engine that logs statements
+        # (echo, a query counter, tracing) keeps seeing every one of them.
+        self._direct = (
+            raw is not None
+            and backend.direct_reads
+            and engine.dialect.driver == "asyncpg"
+            and not sync_engine.echo
+            and not sync_engine.dispatch.before_cursor_execute
+            and not sync_engine.dispatch.after_cursor_execute
+        )
+        # True while a statement is out: if the task is cancelled then, the connection may
+        # still be receiving the answer and must not go back to the pool.
+        self._busy = False
+
+    @property
+    def direct(self) -> bool:
+        """Whether kept statements go to the driver itself (see the module's docstring)."""
+        return self._direct
+
+    # --- reads --------------------------------------------------------------------------
+
+    async def get(self, model: type[Any], key: Any, *, as_: type[SchemaT]) -> SchemaT | None:
+        """The row of `model` with primary key `key` as an `as_` instance, or None."""
+        return await projection_for(model, as_).get(self, key)
+
+    async def get_one(self, model: type[Any], key: Any, *, as_: type[SchemaT]) -> SchemaT:
+        """Like `get()`; raises `NotFoundError` when there is no such row."""
+        found = await projection_for(model, as_).get(self, key)
+        if found is None:
+            raise NotFoundError(model, key)
+        return found
+
+    async def list(
+        self,
+        model: type[Any],
+        *filters: Any,
+        order_by: Sequence[Any] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        as_: type[SchemaT],
+        **equals: Any,
+    ) -> builtins.list[SchemaT]:
+        """Rows of `model` matching `filters` and `equals`, ordered by `order_by` (default:
+        the primary key), as `as_` instances: `Repository.list(..., as_=)` without a
+        session."""
+        if offset < 0:
+            raise ValueError(f"offset must be >= 0, got {offset}")
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        projection = projection_for(model, as_)
+        if not (filters or order_by or equals):
+            return await projection.listing_all(self, offset, limit)
+        statement = projection.select().where(*filters, *equals_clauses(model, equals))
+        statement = statement.order_by(*ordering(model, order_by))
+        if offset:
+            statement = statement.offset(offset)
+        if limit is not None:
+            statement = statement.limit(limit)
+        return await projection.all(self, statement)
+
+    # --- the RowSource of projection.py ---------------------------------------------------
+
+    async def fetch(
+        self, statement: Any, parameters: dict[str, Any] | None = None, *, reusable: bool = False
+    ) -> Sequence[Any]:
+        """The rows of `statement`: straight from the driver when it is a kept statement
+        that needs no conversion (see the module's docstring), else through Core."""
+        if self._direct and reusable:
+            prepared = _driver_statement(statement, self._engine.dialect)
+            if prepared is not None:
+                return await self._fetch_direct(prepared, parameters or {})
+        core = await self._core_connection()
+        self._busy = True
+        try:
+            result = await core.execute(statement, parameters)
+        except sa_exc.DBAPIError as error:
+            self._busy = False
+            raise translate(error, self.backend) from error
+        self._busy = False
+        return result.all()
+
+    async def _fetch_direct(
+        self, prepared: _DriverStatement, parameters: Mapping[str, Any]
+    ) -> Sequence[Any]:
+        values = {**prepared.defaults, **parameters}
+        arguments = [
+            process(values[name]) if (process := prepared.processors.get(name)) else values[name]
+            for name in prepared.names
+        ]
+        self._busy = True
+        try:
+            rows: Sequence[Any] = await self._driver.fetch(
+                prepared.sql, *arguments
+            )
+        except Exception as error:
+            self._busy = False
+            raise self._driver_error(error, prepared.sql, arguments) from error
+        self._busy = False
+        return rows
+
+    @property
+    def _driver(self) -> Any:
+        assert self._raw is not None
+        return self._raw.driver_connection
+
+    def _driver_error(
+        self, error: Exception, sql: str, arguments: builtins.list[Any]
+    ) -> BaseException:
+        """`error` from the driver as the same library error SQLAlchemy's path raises; a
+        lost connection is invalidated (not put back in the pool)."""
+        dialect = self._engine.dialect
+        dbapi = dialect.loaded_dbapi
+        assert self._raw is not None
+        try:
+            # The async adapter's own mapping of driver errors onto DB-API exceptions.
+            self._raw.dbapi_connection._handle_exception(error)  # type: ignore[union-attr]
+        except dbapi.Error as adapted:
+            disconnect = dialect.is_disconnect(
+                adapted, self._raw.dbapi_connection, None
+            ) or self.backend.is_disconnect(adapted)
+            if disconnect:
+                self._raw.invalidate(adapted)
+            wrapped = sa_exc.DBAPIError.instance(
+                sql, arguments, adapted, dbapi.Error,
+                connection_invalidated=disconnect, dialect=dialect,
+            )
+            return translate(wrapped, self.backend)
+        except Exception as other:  # not a DB-API error: report it as it is
+            return other
+        return error
+
+    async def _core_connection(self) -> AsyncConnection:
+        """SQLAlchemy Core on this Reader's pooled connection, made on first need."""
+        if self._core is None:
+            sync_engine = self._engine.sync_engine
+            assert self._raw is not None
+            core = AsyncConnection(self._engine, Connection(sync_engine, connection=self._raw))
+            self._core = await core.execution_options(isolation_level="AUTOCOMMIT")
+        return self._core
+
+    async def close(self) -> None:
+        """Give the pooled connection back; one whose read was interrupted midway is
+        closed instead. A connection the caller owns stays open."""
+        if not self._owned or self._raw is None:
+            return
+        if self._core is not None:
+            if self._busy and not self._core.invalidated:
+                await self._core.invalidate()
+            await self._core.close()
+            return
+        if self._busy:
+            await greenlet_spawn(self._raw.invalidate)
+        await greenlet_spawn(self._raw.close)
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverStatement:
+    """A statement compiled for the driver: its SQL, its parameters in order, the values
+    bound in the statement itself and the parameters that need SQLAlchemy's conversion."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+    processors: dict[str, Callable[[Any], Any]]
+
+
+#: Compiled once per kept statement (and dialect); None: SQLAlchemy's path is needed.
+_compiled: WeakKeyDictionary[Any, dict[Dialect, _DriverStatement | None]] = WeakKeyDictionary()
+
+
+def _driver_statement(statement: Any, dialect: Dialect) -> _DriverStatement | None:
+    per_dialect = _compiled.get(statement)
+    if per_dialect is None:
+        per_dialect = _compiled[statement] = {}
+    if dialect not in per_dialect:
+        per_dialect[dialect] = _compile(statement, dialect)
+    return per_dialect[dialect]
+
+
+def _compile(statement: Any, dialect: Dialect) -> _DriverStatement | None:
+    if not all(_plain(column.type, dialect) for column in statement.selected_columns):
+        return None
+    compiled = statement.compile(dialect=dialect)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        return None  # rendered per call (expanding IN, literal LIMIT): SQLAlchemy's job
+    if compiled.escaped_bind_names:
+        return None
+    names = tuple(compiled.positiontup or ())
+    processors = {}
+    for name in names:
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors[name] = process
+    return _DriverStatement(compiled.string, names, dict(compiled.params), processors)
+
+
+def _plain(column_type: Any, dialect: Dialect) -> bool:
+    """Whether the driver's values for this column type are SQLAlchemy's values too."""
+    while isinstance(column_type, sa.TypeDecorator):
+        if type(column_type).process_result_value is not sa.TypeDecorator.process_result_value:
+            return False  # the decorator converts what it reads
+        column_type = column_type.impl_instance
+    if isinstance(column_type, sa.Float):
+        return not column_type.asdecimal  # asyncpg reads float columns as float
+    # Enum is a String to SQLAlchemy, but its values become enum members.
+    if not isinstance(column_type, _PLAIN_TYPES) or isinstance(column_type, sa.Enum):
+        return False
+    implementation = column_type.dialect_impl(dialect)
+    return implementation.result_processor(dialect, None) is None
+
+
+async def checkout(engine: AsyncEngine) -> PoolProxiedConnection:
+    """A connection from `engine`'s pool; a failure to connect raised as `engine.connect()`
+    raises it (a DBAPIError, the pool invalidated on a disconnect, handle_error hooks run)."""
+
+    def connect() -> PoolProxiedConnection:
+        sync_engine = engine.sync_engine
+        try:
+            return sync_engine.raw_connection()
+        except sync_engine.dialect.loaded_dbapi.Error as error:
+            Connection._handle_dbapi_exception_noconnection(error, sync_engine.dialect, sync_engine)
+
+    return await greenlet_spawn(connect)
