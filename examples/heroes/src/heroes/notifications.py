@@ -1,7 +1,8 @@
 """The background task of S22: it runs after the response, so it opens its own session.
 
 The request's session is closed by then; reusing it would read through a closed session
-or, worse, share one session between two tasks.
+or, worse, share one session between two tasks. It reads through `database.reader()`: one
+SELECT of the columns it needs, no session and no transaction around it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from sqlmodel_async import Database, DatabaseError, Repository
+from sqlmodel_async import Database, DatabaseError
 
-from .models import Hero
+from .models import Hero, HeroPublic
 
 logger = logging.getLogger("heroes.notifications")
 
@@ -29,8 +30,8 @@ class Notifier:
         # It runs after the response was sent: an error here would reach no client, only
         # tear down the connection the client may reuse. Log it and let it go.
         try:
-            async with self.db.session() as session:
-                hero = await Repository(Hero, session).get(hero_id)
+            async with self.db.reader() as reader:
+                hero = await reader.get(Hero, hero_id, as_=HeroPublic)
         except (DatabaseError, SQLAlchemyError, OSError):
             logger.warning("notification for hero %s not sent", hero_id, exc_info=True)
             return

@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response
 
-from sqlmodel_async import Repository
 from sqlmodel_async.fastapi import DatabaseDep
 
 from ..models import INT_MAX, Hero, HeroCreate, HeroPublic, HeroPublicWithTeam, HeroUpdate
 from .deps import HeroId, HeroServiceDep, NotifierDep
-from .reads import json_response, read_session
+from .reads import json_response
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
 
@@ -30,8 +29,8 @@ async def create_hero(
     return created
 
 
-# Reads: the response schema is built straight from rows and serialised once (reads.py);
-# response_model= stays for the OpenAPI description.
+# Reads: the response schema is built straight from rows and serialised once
+# (Database.reader(), reads.py); response_model= stays for the OpenAPI description.
 
 
 @router.get("/", response_model=list[HeroPublic])
@@ -41,15 +40,15 @@ async def read_heroes(
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
 ) -> Response:
     """Heroes ordered by id."""
-    async with read_session(database) as session:
-        heroes = await Repository(Hero, session).list(offset=offset, limit=limit, as_=HeroPublic)
+    async with database.reader() as reader:
+        heroes = await reader.list(Hero, offset=offset, limit=limit, as_=HeroPublic)
     return json_response(list[HeroPublic], heroes)
 
 
 @router.get("/{hero_id}", response_model=HeroPublicWithTeam)
 async def read_hero(hero_id: HeroId, database: DatabaseDep) -> Response:
-    async with read_session(database) as session:
-        hero = await Repository(Hero, session).get_one(hero_id, as_=HeroPublicWithTeam)
+    async with database.reader() as reader:
+        hero = await reader.get_one(Hero, hero_id, as_=HeroPublicWithTeam)
     return json_response(HeroPublicWithTeam, hero)
 
 

@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from sqlmodel_async import Repository
 from sqlmodel_async.fastapi import DatabaseDep
 
 from ..models import INT_MAX, Team, TeamCreate, TeamPublic, TeamPublicWithHeroes, TeamUpdate
 from .deps import TeamId, TeamServiceDep
-from .reads import json_response, read_session
+from .reads import json_response
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 
@@ -21,8 +20,8 @@ async def create_team(team: TeamCreate, teams: TeamServiceDep) -> Team:
     return await teams.create(team)
 
 
-# Reads: the response schema is built straight from rows and serialised once (reads.py);
-# response_model= stays for the OpenAPI description.
+# Reads: the response schema is built straight from rows and serialised once
+# (Database.reader(), reads.py); response_model= stays for the OpenAPI description.
 
 
 @router.get("/", response_model=list[TeamPublic])
@@ -32,15 +31,15 @@ async def read_teams(
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
 ) -> Response:
     """Teams ordered by id."""
-    async with read_session(database) as session:
-        teams = await Repository(Team, session).list(offset=offset, limit=limit, as_=TeamPublic)
+    async with database.reader() as reader:
+        teams = await reader.list(Team, offset=offset, limit=limit, as_=TeamPublic)
     return json_response(list[TeamPublic], teams)
 
 
 @router.get("/{team_id}", response_model=TeamPublicWithHeroes)
 async def read_team(team_id: TeamId, database: DatabaseDep) -> Response:
-    async with read_session(database) as session:
-        team = await Repository(Team, session).get_one(team_id, as_=TeamPublicWithHeroes)
+    async with database.reader() as reader:
+        team = await reader.get_one(Team, team_id, as_=TeamPublicWithHeroes)
     return json_response(TeamPublicWithHeroes, team)
 
 
