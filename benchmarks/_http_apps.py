@@ -5,6 +5,8 @@
   `add` / `commit` / `refresh` to create. (The response models are the service's public
   schemas, not the seed's table model, so all three apps answer the same JSON.)
 - `raw_app`: hand-written SQL on an asyncpg pool and orjson, in a bare Starlette app.
+- `fastapi_raw_app`: the same SQL and orjson as FastAPI endpoints (parameters validated as
+  the service's are): the ceiling for any FastAPI app, whatever its data layer.
 
 Both read BENCH_DATABASE_URL and BENCH_POOL_SIZE (the same pool size as the service's).
 Run with `uvicorn benchmarks._http_apps:seed_app --factory` (or `raw_app`).
@@ -19,7 +21,8 @@ from typing import Annotated, Any
 
 import asyncpg
 import orjson
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Path as FastAPIPath
 from heroes.models import (
     Hero,
     HeroCreate,
@@ -110,75 +113,91 @@ def _json(value: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(value), status_code=status, media_type="application/json")
 
 
-def raw_app() -> Starlette:
-    dsn = _url().replace("postgresql+asyncpg://", "postgresql://")
-    pool: asyncpg.Pool | None = None  # type: ignore[type-arg]
+# What each raw endpoint does, on an asyncpg connection: (status, JSON-able body).
+
+
+async def _read_hero(connection: Any, hero_id: int) -> tuple[int, Any]:
+    row = await connection.fetchrow(
+        f"SELECT {HERO_COLUMNS}, t.name, t.headquarters, t.id FROM hero h "
+        "LEFT JOIN team t ON t.id = h.team_id WHERE h.id = $1",
+        hero_id,
+    )
+    if row is None:
+        return 404, {"detail": "Hero not found"}
+    hero = _hero(row)
+    hero["team"] = (
+        None if row[8] is None else {"name": row[6], "headquarters": row[7], "id": row[8]}
+    )
+    return 200, hero
+
+
+async def _read_heroes(connection: Any, offset: int, limit: int) -> tuple[int, Any]:
+    rows = await connection.fetch(
+        f"SELECT {HERO_COLUMNS} FROM hero h ORDER BY h.id OFFSET $1 LIMIT $2", offset, limit
+    )
+    return 200, [_hero(row) for row in rows]
+
+
+async def _read_team(connection: Any, team_id: int) -> tuple[int, Any]:
+    team = await connection.fetchrow(
+        "SELECT name, headquarters, id FROM team WHERE id = $1", team_id
+    )
+    if team is None:
+        return 404, {"detail": "Team not found"}
+    heroes = await connection.fetch(
+        f"SELECT {HERO_COLUMNS} FROM hero h WHERE h.team_id = $1 ORDER BY h.id", team_id
+    )
+    return 200, {"name": team[0], "headquarters": team[1], "id": team[2],
+                 "heroes": [_hero(row) for row in heroes]}
+
+
+async def _create_hero(connection: Any, data: dict[str, Any]) -> tuple[int, Any]:
+    row = await connection.fetchrow(
+        "INSERT INTO hero (name, secret_name, age, team_id, power_level) "
+        "VALUES ($1, $2, $3, $4, $5) RETURNING name, secret_name, age, team_id, "
+        "power_level, id",
+        data["name"], data["secret_name"], data.get("age"), data.get("team_id"),
+        float(data.get("power_level", 50.0)),
+    )
+    return 200, dict(zip(HERO_KEYS, row, strict=True))
+
+
+class _Pool:
+    """An asyncpg pool opened by the app's lifespan."""
+
+    def __init__(self) -> None:
+        self.pool: asyncpg.Pool | None = None  # type: ignore[type-arg]
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        nonlocal pool
-        pool = await asyncpg.create_pool(dsn, min_size=_pool_size(), max_size=_pool_size())
+    async def lifespan(self, _app: Any) -> AsyncIterator[None]:
+        dsn = _url().replace("postgresql+asyncpg://", "postgresql://")
+        self.pool = await asyncpg.create_pool(dsn, min_size=_pool_size(), max_size=_pool_size())
         yield
-        await pool.close()
+        await self.pool.close()
 
-    def acquire() -> Any:
-        assert pool is not None
-        return pool.acquire()
+    async def run(self, read: Any, *args: Any) -> Response:
+        assert self.pool is not None
+        async with self.pool.acquire() as connection:
+            status, body = await read(connection, *args)
+        return _json(body, status)
+
+
+def raw_app() -> Starlette:
+    pool = _Pool()
 
     async def read_hero(request: Request) -> Response:
-        hero_id = int(request.path_params["hero_id"])
-        async with acquire() as connection:
-            row = await connection.fetchrow(
-                f"SELECT {HERO_COLUMNS}, t.name, t.headquarters, t.id FROM hero h "
-                "LEFT JOIN team t ON t.id = h.team_id WHERE h.id = $1",
-                hero_id,
-            )
-        if row is None:
-            return _json({"detail": "Hero not found"}, 404)
-        hero = _hero(row)
-        hero["team"] = (
-            None if row[8] is None
-            else {"name": row[6], "headquarters": row[7], "id": row[8]}
-        )
-        return _json(hero)
+        return await pool.run(_read_hero, int(request.path_params["hero_id"]))
 
     async def read_heroes(request: Request) -> Response:
         offset = int(request.query_params.get("offset", 0))
         limit = int(request.query_params.get("limit", 100))
-        async with acquire() as connection:
-            rows = await connection.fetch(
-                f"SELECT {HERO_COLUMNS} FROM hero h ORDER BY h.id OFFSET $1 LIMIT $2",
-                offset, limit,
-            )
-        return _json([_hero(row) for row in rows])
+        return await pool.run(_read_heroes, offset, limit)
 
     async def read_team(request: Request) -> Response:
-        team_id = int(request.path_params["team_id"])
-        async with acquire() as connection:
-            team = await connection.fetchrow(
-                "SELECT name, headquarters, id FROM team WHERE id = $1", team_id
-            )
-            if team is None:
-                return _json({"detail": "Team not found"}, 404)
-            heroes = await connection.fetch(
-                f"SELECT {HERO_COLUMNS} FROM hero h WHERE h.team_id = $1 ORDER BY h.id",
-                team_id,
-            )
-        body = {"name": team[0], "headquarters": team[1], "id": team[2]}
-        body["heroes"] = [_hero(row) for row in heroes]
-        return _json(body)
+        return await pool.run(_read_team, int(request.path_params["team_id"]))
 
     async def create_hero(request: Request) -> Response:
-        data = orjson.loads(await request.body())
-        async with acquire() as connection:
-            row = await connection.fetchrow(
-                "INSERT INTO hero (name, secret_name, age, team_id, power_level) "
-                "VALUES ($1, $2, $3, $4, $5) RETURNING name, secret_name, age, team_id, "
-                "power_level, id",
-                data["name"], data["secret_name"], data.get("age"), data.get("team_id"),
-                float(data.get("power_level", 50.0)),
-            )
-        return _json(dict(zip(HERO_KEYS, row, strict=True)))
+        return await pool.run(_create_hero, orjson.loads(await request.body()))
 
     return Starlette(
         routes=[
@@ -187,5 +206,34 @@ def raw_app() -> Starlette:
             Route("/heroes/{hero_id:int}", read_hero, methods=["GET"]),
             Route("/teams/{team_id:int}", read_team, methods=["GET"]),
         ],
-        lifespan=lifespan,
+        lifespan=pool.lifespan,
     )
+
+
+def fastapi_raw_app() -> FastAPI:
+    """The same hand-written SQL and orjson, as FastAPI endpoints validating their
+    parameters as the service's do: what FastAPI itself costs, with no data layer."""
+    pool = _Pool()
+    app = FastAPI(lifespan=pool.lifespan)
+    int32 = {"ge": -(2**31), "le": 2**31 - 1}
+
+    @app.get("/heroes/")
+    async def read_heroes(
+        offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+        limit: Annotated[int, Query(ge=0, le=100)] = 100,
+    ) -> Response:
+        return await pool.run(_read_heroes, offset, limit)
+
+    @app.post("/heroes/")
+    async def create_hero(hero: HeroCreate) -> Response:
+        return await pool.run(_create_hero, hero.model_dump())
+
+    @app.get("/heroes/{hero_id}")
+    async def read_hero(hero_id: Annotated[int, FastAPIPath(**int32)]) -> Response:
+        return await pool.run(_read_hero, hero_id)
+
+    @app.get("/teams/{team_id}")
+    async def read_team(team_id: Annotated[int, FastAPIPath(**int32)]) -> Response:
+        return await pool.run(_read_team, team_id)
+
+    return app

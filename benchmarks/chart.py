@@ -114,11 +114,36 @@ def streaming_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def http_table(data: dict[str, Any]) -> str:
+    lines = [
+        f"### HTTP reads and writes ({data.get('heroes', 0):,} heroes, "
+        f"{data.get('connections', 0)} connections, one uvicorn worker)",
+        "",
+        "| request | app | req/s | p50 ms | p99 ms |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for case, apps in data.get("results", {}).items():
+        for app, r in apps.items():
+            lines.append(
+                f"| {case} | {app} | {r['req_per_s']:,.0f} | {r['p50_ms']:.1f} "
+                f"| {r['p99_ms']:.1f} |"
+            )
+    lines += ["", "| request | against | ratio | target |", "|---|---|---:|---|"]
+    for target in data.get("ratios", {}).get("targets", []):
+        verdict = "met" if target["met"] else "**not met**"
+        lines.append(
+            f"| {target['case']} | {target['against']} | {target['ratio']:.2f}x "
+            f"| >= {target['minimum']}x: {verdict} |"
+        )
+    return "\n".join(lines)
+
+
 BENCHMARKS: dict[str, tuple[Callable[[dict[str, Any]], list[Bar]], Callable[[dict[str, Any]], str]]]
 BENCHMARKS = {
     "bulk": (bulk_bars, bulk_table),
     "pagination": (pagination_bars, pagination_table),
     "streaming": (streaming_bars, streaming_table),
+    "http": (lambda _data: [], http_table),
 }
 
 
