@@ -188,6 +188,31 @@ async def test_a_lost_connection_is_transient_and_not_pooled_again(
         await solo.dispose()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_a_stale_idle_connection_is_replaced_by_the_careful_checkout(
+    db: Database, backend_url: str
+) -> None:
+    """Past the stale-pool window, a reader takes an idle connection without a greenlet;
+    one that a disconnect left to replace makes SQLAlchemy refuse that (MissingGreenlet,
+    and an unawaited connect coroutine: the warning ignored here) and the checkout is done
+    again the careful way, with a new connection."""
+    if db.backend.name == "sqlite":
+        pytest.skip("no server connection to lose on SQLite")
+    await seed(db)
+    solo = Database(backend_url, pool_size=1, max_overflow=0)
+    try:
+        async with solo.reader() as reader:
+            await reader.list(Hero, as_=HeroPublic)
+            raw: Any = reader._raw
+            raw.invalidate()  # as a disconnect would leave it
+        solo._last_invalidation = float("-inf")  # pretend the window is over
+        assert not solo._idle_may_need_io()
+        async with solo.reader() as reader:
+            assert len(await reader.list(Hero, as_=HeroPublic)) == 5
+    finally:
+        await solo.dispose()
+
+
 async def test_an_interrupted_read_does_not_pool_its_connection(db: Database) -> None:
     if db.backend.name == "sqlite":
         pytest.skip("SQLite answers in-process: nothing is left on the wire")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -44,6 +45,10 @@ T = TypeVar("T")
 
 #: Execution option naming the statement that begins a SQLite transaction (default BEGIN).
 BEGIN_OPTION = "sqlmodel_async_begin"
+
+#: After a connection is invalidated (a disconnect), for this long readers check idle
+#: connections out the careful way: the others may be stale and need replacing.
+STALE_POOL_SECONDS = 60.0
 
 #: How long a SQLite writer waits for the lock before SQLITE_BUSY, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -96,6 +101,9 @@ class Database:
         _validate_pool_options(pool)
         if not isinstance(pool_pre_ping, bool):
             raise ConfigurationError(f"pool_pre_ping must be True or False, got {pool_pre_ping!r}")
+        # Whether an idle pooled connection may need I/O at checkout (see reader.checkout).
+        self._pool_checks_idle = pool_pre_ping or (pool_recycle is not None and pool_recycle >= 0)
+        self._last_invalidation = -STALE_POOL_SECONDS
         options: dict[str, Any] = {k: v for k, v in pool.items() if v is not None}
         options.update(echo=echo, pool_pre_ping=pool_pre_ping, **engine_options)
         connect = dict(connect_args or {})
@@ -130,6 +138,7 @@ class Database:
         if self.backend.name == "sqlite":
             _configure_sqlite(self.engine, file_database=not self.is_memory_sqlite)
         watch_disconnects(self.engine, self.backend)
+        self._watch_invalidations()
         if self.backend.read_only_end is not None:
             _reset_on_checkin(self.engine, self.backend.read_only_end)
         self.sessionmaker = async_sessionmaker(
@@ -249,7 +258,7 @@ class Database:
             return
         async with self._reader_gate():
             try:
-                raw = await checkout(self.engine)
+                raw = await checkout(self.engine, idle_may_need_io=self._idle_may_need_io())
             except sa_exc.DBAPIError as error:
                 raise translate(error, self.backend) from error
             reader = Reader(self.engine, self.backend, raw=raw)
@@ -257,6 +266,18 @@ class Database:
                 yield reader
             finally:
                 await reader.close()
+
+    def _idle_may_need_io(self) -> bool:
+        """Pings or recycling, or a disconnect lately: idle connections may be replaced."""
+        since = time.monotonic() - self._last_invalidation
+        return self._pool_checks_idle or since < STALE_POOL_SECONDS
+
+    def _watch_invalidations(self) -> None:
+        def invalidated(*_args: Any) -> None:
+            self._last_invalidation = time.monotonic()
+
+        event.listen(self.engine.sync_engine, "invalidate", invalidated)
+        event.listen(self.engine.sync_engine, "soft_invalidate", invalidated)
 
     def _reader_gate(self) -> asyncio.Semaphore:
         """The gate of reader(), one per event loop, as wide as the pool can grow."""

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.util import greenlet_spawn
 
 from .dialects import Backend
@@ -218,6 +218,10 @@ class Reader:
             return
         if self._busy:
             await greenlet_spawn(self._raw.invalidate)
+        elif self._direct and not _checkin_needs_io(self._engine):
+            # Only driver calls ran on it: no transaction is open, the reset does nothing.
+            self._raw.close()
+            return
         await greenlet_spawn(self._raw.close)
 
 
@@ -277,15 +281,42 @@ def _plain(column_type: Any, dialect: Dialect) -> bool:
     return implementation.result_processor(dialect, None) is None
 
 
-async def checkout(engine: AsyncEngine) -> PoolProxiedConnection:
+async def checkout(engine: AsyncEngine, *, idle_may_need_io: bool) -> PoolProxiedConnection:
     """A connection from `engine`'s pool; a failure to connect raised as `engine.connect()`
-    raises it (a DBAPIError, the pool invalidated on a disconnect, handle_error hooks run)."""
+    raises it (a DBAPIError, the pool invalidated on a disconnect, handle_error hooks run).
+
+    SQLAlchemy's pool does its I/O through a greenlet, and starting one costs about as much
+    as the rest of the checkout (15 us, measured). Taking an idle connection needs no I/O
+    unless the pool pings or recycles it, or replaces one a disconnect invalidated (the
+    caller says so: `idle_may_need_io`); otherwise it is taken without a greenlet. Should it
+    need I/O after all, SQLAlchemy refuses before doing any (MissingGreenlet), puts the
+    record back, and the checkout runs in a greenlet.
+    """
+    sync_engine = engine.sync_engine
+    pool = sync_engine.pool
+    if not idle_may_need_io and isinstance(pool, QueuePool) and pool.checkedin() > 0:
+        try:
+            return sync_engine.raw_connection()
+        except sa_exc.MissingGreenlet:
+            pass
 
     def connect() -> PoolProxiedConnection:
-        sync_engine = engine.sync_engine
         try:
             return sync_engine.raw_connection()
         except sync_engine.dialect.loaded_dbapi.Error as error:
             Connection._handle_dbapi_exception_noconnection(error, sync_engine.dialect, sync_engine)
 
     return await greenlet_spawn(connect)
+
+
+def _checkin_needs_io(engine: AsyncEngine) -> bool:
+    """Whether giving a clean connection (no transaction open on it) back to `engine`'s
+    pool may do I/O: when the pool is full it closes the connection instead, and checkin or
+    reset hooks may run statements. Otherwise it is a queue put."""
+    pool = engine.sync_engine.pool
+    return not (
+        isinstance(pool, QueuePool)
+        and pool.checkedin() < pool.size()
+        and not pool.dispatch.checkin
+        and not pool.dispatch.reset
+    )
