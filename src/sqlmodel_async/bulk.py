@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .bulk_rows import BulkInputError, TablePlan, plan_for
+from .bulk_rows import BulkInputError, ColumnChunk, TablePlan, plan_for
 from .bulk_sql import StatementBuilder
 from .dialects import Backend
 from .errors import DatabaseError, ForeignKeyError, translate
@@ -64,10 +64,10 @@ class BulkWriter(Generic[ModelT]):
         created: list[ModelT] = []
         count = 0
         for start, chunk in self._numbered_chunks(rows):
-            fast = None if returning else self.plan.insert_columns(chunk, start)
+            fast = self.plan.insert_columns(chunk, start)
             if fast is not None:  # uniform dicts: checked columns with no dict per row
                 connection, sql = await self._open()
-                await self._insert(connection, sql, *fast)
+                created.extend(await self._insert_columns(connection, sql, fast, returning))
                 count += len(chunk)
                 continue
             prepared = self.plan.insert_rows(chunk, start, shared=not returning)
@@ -92,6 +92,29 @@ class BulkWriter(Generic[ModelT]):
             if returning:
                 created.extend(self._instances(chunk, prepared))
         return created if returning else count
+
+    async def _insert_columns(
+        self, connection: AsyncConnection, sql: StatementBuilder, chunk: ColumnChunk,
+        returning: bool,
+    ) -> list[ModelT]:
+        """Insert a chunk of uniform dicts; with `returning`, their new instances: built
+        from the checked columns and the keys handed out, as `_instances` builds them
+        from row dicts (same fields, same values, same order)."""
+        auto = self.plan.autoincrement
+        given = dict(zip(chunk.keys, chunk.columns, strict=True))
+        if returning and auto is not None and auto not in given:
+            given[auto] = await self._insert_returning(
+                connection, sql, chunk.keys, chunk.columns, chunk.rows
+            )
+        else:  # nothing to ask the database for: the keys are given (or not wanted)
+            await self._insert(connection, sql, chunk.keys, chunk.columns)
+        if not returning:
+            return []
+        # Columns left out of the INSERT (every row None there) stay None, as in a row dict.
+        nones = [None] * chunk.rows
+        columns = [given.get(key, nones) for key in chunk.order]
+        instances: list[ModelT] = self.plan.instances(chunk.order, columns)
+        return instances
 
     async def _insert(
         self, connection: AsyncConnection, sql: StatementBuilder, keys: tuple[str, ...],
@@ -163,19 +186,18 @@ class BulkWriter(Generic[ModelT]):
         """The caller's instances with their keys (and checked values) set, or new ones
         for mappings. They are not added to the session: attaching thousands of objects
         would cost more than the insert (`session.merge()` one to change it later)."""
-        out: list[ModelT] = []
-        new_instance = self.plan.manager.new_instance
         model = self.model
-        for row, values in zip(chunk, prepared, strict=True):
-            if type(row) is not dict and isinstance(row, model):
+        given = [type(row) is not dict and isinstance(row, model) for row in chunk]
+        made = iter(self.plan.instances_from(
+            [values for values, mine in zip(prepared, given, strict=True) if not mine]
+        ))
+        out: list[ModelT] = []
+        for row, values, mine in zip(chunk, prepared, given, strict=True):
+            if mine:
                 row.__dict__.update(values)
                 out.append(row)
-                continue
-            # What the ORM does for a loaded row: no __init__, values straight in.
-            instance = new_instance()
-            instance.__dict__.update(values)
-            object.__setattr__(instance, "__pydantic_fields_set__", set(values))
-            out.append(instance)
+            else:
+                out.append(next(made))
         return out
 
     async def _copy(

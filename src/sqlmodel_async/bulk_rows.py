@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -30,6 +33,39 @@ _COPY_TYPES = (
     sa.Time, sa.Interval, sa.Uuid, sa.LargeBinary,
 )
 _IMMUTABLE = (int, float, str, bool, bytes, type(None), tuple, frozenset)
+
+
+_STATE = "_sa_instance_state"  # where SQLAlchemy keeps an instance's InstanceState
+_object_new = object.__new__
+_object_setattr = object.__setattr__
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a chunk's instances are built: they all stay
+    alive (nothing for it to find), yet their 7 tracked objects per row set off full
+    collections that walk the whole heap, again and again as it grows (100k instances:
+    about 0.9 -> 0.25 s). Only around code with no await, so no other task runs meanwhile."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@dataclass(frozen=True)
+class ColumnChunk:
+    """A chunk of uniform dicts as checked columns (`TablePlan.insert_columns`)."""
+
+    #: The fields of each row's instance, in `insert_row`'s order.
+    order: tuple[str, ...]
+    #: The columns to insert (omittable ones that every row leaves None are left out).
+    keys: tuple[str, ...]
+    columns: list[list[Any]]
+    rows: int
 
 
 class BulkInputError(InvalidDataError):
@@ -288,13 +324,11 @@ class TablePlan:
         return [self._checked([row[key] for row in group], key, start, positions)
                 for key in keys]
 
-    def insert_columns(
-        self, chunk: list[Any], start: int
-    ) -> tuple[tuple[str, ...], list[list[Any]]] | None:
+    def insert_columns(self, chunk: list[Any], start: int) -> ColumnChunk | None:
         """Checked columns straight from plain dicts that all give the same keys, with no
-        merged dict per row (create_many(returning=False), SQLite, 100k rows: about 90 ms
-        less). None (nothing called yet) when the chunk needs the row-by-row path: other
-        rows, mixed key sets, a default factory, an omittable column None in some rows."""
+        merged dict per row (create_many, SQLite, 100k rows: about 90 ms less). None
+        (nothing called yet) when the chunk needs the row-by-row path: other rows, mixed
+        key sets, an omittable column None in some rows."""
         if set(map(type, chunk)) != {dict}:
             return None
         shapes = set(map(tuple, chunk))
@@ -303,11 +337,12 @@ class TablePlan:
         shape = shapes.pop()
         if not (self.key_set.issuperset(shape) and self.required.issubset(shape)):
             self._refuse_keys(shape, start)
-        if any(key not in shape and key not in self.defaults for key in self.keys):
-            return None
         n = len(chunk)
         raw = {key: [row[key] for row in chunk] if key in shape else [self.defaults[key]] * n
-               for key in self.keys}
+               for key in self.keys if key in shape or key in self.defaults}
+        for key, factory in self.factories:  # per row, in insert_rows' order of calls
+            if key not in shape:
+                raw[key] = [factory() for _ in range(n)]
         column_defaults = dict(self.column_defaults)
         for key in self.omittable:
             if key not in column_defaults and None in raw[key] and raw[key].count(None) != n:
@@ -323,7 +358,65 @@ class TablePlan:
             keys.append(key)
             raw[key] = values
         positions = range(n)
-        return tuple(keys), [self._checked(raw[key], key, start, positions) for key in keys]
+        columns = [self._checked(raw[key], key, start, positions) for key in keys]
+        return ColumnChunk(self.row_order(shape), tuple(keys), columns, n)
+
+    def row_order(self, shape: Sequence[str]) -> tuple[str, ...]:
+        """The keys of `insert_row`'s dict for a row giving `shape`, in its order (the
+        order an instance built from it holds, and model_dump() shows, its fields)."""
+        order = {**self.defaults, **dict.fromkeys(shape)}
+        order.update((key, None) for key, _ in self.factories if key not in order)
+        return tuple(order)
+
+    # --- instances -------------------------------------------------------------------
+
+    def instances(self, names: tuple[str, ...], columns: Sequence[Sequence[Any]]) -> list[Any]:
+        """New instances holding the values of `columns` (one per name in `names`, each
+        row's value at the same position), as `instances_from` builds them."""
+        if not columns or not columns[0]:
+            return []
+        fields = frozenset(names)
+        with _collector_paused():
+            made, states = self._blank(len(columns[0]))
+            with_state = (_STATE, *names)
+            values = [dict(zip(with_state, row, strict=True))
+                      for row in zip(states, *columns, strict=True)]
+            self._fill(made, values, [fields] * len(made))
+        return made
+
+    def instances_from(self, rows: list[dict[str, Any]]) -> list[Any]:
+        """New instances holding `rows` (checked values, every column), built as the ORM
+        builds an object for a row it loads: no __init__ and no validation again, the
+        values go straight into `__dict__`. Transient (in no session, no identity key);
+        every field given counts as set (`model_dump(exclude_unset=True)`)."""
+        with _collector_paused():
+            made, states = self._blank(len(rows))
+            values = [{_STATE: state, **row} for state, row in zip(states, rows, strict=True)]
+            self._fill(made, values, rows)
+        return made
+
+    def _blank(self, n: int) -> tuple[list[Any], list[Any]]:
+        """`n` instances with their InstanceState (what `ClassManager.new_instance` does,
+        in two C-driven loops)."""
+        model = self.model
+        if model.__new__ is SQLModel.__new__:
+            # Its pydantic slots are set by _fill: skip SQLModel.__new__ (100k rows: 150 ms).
+            made = [_object_new(model) for _ in range(n)]
+        else:
+            made = [model.__new__(model) for _ in range(n)]
+        manager = self.manager
+        return made, list(map(manager._state_constructor, made, repeat(manager, n)))
+
+    def _fill(
+        self, made: list[Any], values: list[dict[str, Any]], fields: Sequence[Iterable[str]]
+    ) -> None:
+        bypassed = self.model.__new__ is SQLModel.__new__
+        for instance, data, given in zip(made, values, fields, strict=True):
+            _object_setattr(instance, "__dict__", data)
+            _object_setattr(instance, "__pydantic_fields_set__", set(given))
+            if bypassed:  # what SQLModel.__new__ sets
+                _object_setattr(instance, "__pydantic_extra__", None)
+                _object_setattr(instance, "__pydantic_private__", None)
 
     def _checked(
         self, values: list[Any], key: str, start: int, positions: Sequence[int]
