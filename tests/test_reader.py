@@ -189,6 +189,7 @@ async def test_a_lost_connection_is_transient_and_not_pooled_again(
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
 async def test_a_stale_idle_connection_is_replaced_by_the_careful_checkout(
     db: Database, backend_url: str
 ) -> None:
