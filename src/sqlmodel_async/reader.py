@@ -36,7 +36,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from .dialects import Backend
 from .errors import NotFoundError, translate
-from .projection import projection_for
+from .projection import Projection, projection_for
 from .query import equals_clauses, ordering
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
@@ -89,11 +89,12 @@ class Reader:
 
     async def get(self, model: type[Any], key: Any, *, as_: type[SchemaT]) -> SchemaT | None:
         """The row of `model` with primary key `key` as an `as_` instance, or None."""
-        return await projection_for(model, as_).get(self, key)
+        found: SchemaT | None = await projection_for(model, as_).get(self, key)
+        return found
 
     async def get_one(self, model: type[Any], key: Any, *, as_: type[SchemaT]) -> SchemaT:
         """Like `get()`; raises `NotFoundError` when there is no such row."""
-        found = await projection_for(model, as_).get(self, key)
+        found: SchemaT | None = await projection_for(model, as_).get(self, key)
         if found is None:
             raise NotFoundError(model, key)
         return found
@@ -111,20 +112,70 @@ class Reader:
         """Rows of `model` matching `filters` and `equals`, ordered by `order_by` (default:
         the primary key), as `as_` instances: `Repository.list(..., as_=)` without a
         session."""
+        projection = projection_for(model, as_)
+        found: builtins.list[SchemaT] = await self._list(
+            projection, filters, order_by, offset, limit, equals, plain=False
+        )
+        return found
+
+    # --- reads as JSON --------------------------------------------------------------------
+
+    async def get_json(self, model: type[Any], key: Any, *, as_: type[BaseModel]) -> bytes:
+        """`get_one()`'s instance as JSON bytes, by alias, as FastAPI writes a
+        `response_model=as_` body; raises `NotFoundError` when there is no such row.
+
+        Built from the row without the instance where the schema's JSON allows it
+        (schema_json.py): for a response body, this is the fastest read there is."""
+        projection = projection_for(model, as_)
+        serializer = projection.json_serializer(many=False)
+        found = await projection.get(self, key, plain=serializer.plain)
+        if found is None:
+            raise NotFoundError(model, key)
+        return serializer.dump(found)
+
+    async def list_json(
+        self,
+        model: type[Any],
+        *filters: Any,
+        order_by: Sequence[Any] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        as_: type[BaseModel],
+        **equals: Any,
+    ) -> bytes:
+        """`list()`'s instances as a JSON array, as `get_json()` writes one."""
+        projection = projection_for(model, as_)
+        serializer = projection.json_serializer(many=True)
+        found = await self._list(
+            projection, filters, order_by, offset, limit, equals, plain=serializer.plain
+        )
+        return serializer.dump(found)
+
+    async def _list(
+        self,
+        projection: Projection[Any],
+        filters: Sequence[Any],
+        order_by: Sequence[Any] | None,
+        offset: int,
+        limit: int | None,
+        equals: dict[str, Any],
+        *,
+        plain: bool,
+    ) -> builtins.list[Any]:
         if offset < 0:
             raise ValueError(f"offset must be >= 0, got {offset}")
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
-        projection = projection_for(model, as_)
         if not (filters or order_by or equals):
-            return await projection.listing_all(self, offset, limit)
+            return await projection.listing_all(self, offset, limit, plain=plain)
+        model = projection.model
         statement = projection.select().where(*filters, *equals_clauses(model, equals))
         statement = statement.order_by(*ordering(model, order_by))
         if offset:
             statement = statement.offset(offset)
         if limit is not None:
             statement = statement.limit(limit)
-        return await projection.all(self, statement)
+        return await projection.all(self, statement, plain=plain)
 
     # --- the RowSource of projection.py ---------------------------------------------------
 

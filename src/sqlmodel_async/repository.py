@@ -274,7 +274,8 @@ class Repository(Generic[ModelT]):
         self, key: Any, load: Iterable[Loadable], schema: type[SchemaT]
     ) -> SchemaT | None:
         self._no_load(load)
-        return await projection_for(self.model, schema).get(self._rows(), key)
+        found: SchemaT | None = await projection_for(self.model, schema).get(self._rows(), key)
+        return found
 
     def _projected_select(
         self,

@@ -54,6 +54,8 @@ async def reads_without_a_session(db: Database) -> None:
         assert_type(await reader.get(Hero, 1, as_=HeroPublic), HeroPublic | None)
         assert_type(await reader.get_one(Hero, 1, as_=HeroPublic), HeroPublic)
         assert_type(await reader.list(Hero, limit=10, as_=HeroPublic), list[HeroPublic])
+        assert_type(await reader.get_json(Hero, 1, as_=HeroPublic), bytes)
+        assert_type(await reader.list_json(Hero, limit=10, as_=HeroPublic), bytes)
         assert_type(
             await reader.list(Hero, col(Hero.age) > 30, order_by=[Hero.name], as_=HeroPublic),
             list[HeroPublic],

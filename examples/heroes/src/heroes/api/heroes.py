@@ -29,7 +29,7 @@ async def create_hero(
     return created
 
 
-# Reads: the response schema is built straight from rows and serialised once
+# Reads: the response schema's JSON is written straight from rows, once
 # (Database.reader(), reads.py); response_model= stays for the OpenAPI description.
 
 
@@ -41,15 +41,15 @@ async def read_heroes(
 ) -> Response:
     """Heroes ordered by id."""
     async with database.reader() as reader:
-        heroes = await reader.list(Hero, offset=offset, limit=limit, as_=HeroPublic)
-    return json_response(list[HeroPublic], heroes)
+        body = await reader.list_json(Hero, offset=offset, limit=limit, as_=HeroPublic)
+    return json_response(body)
 
 
 @router.get("/{hero_id}", response_model=HeroPublicWithTeam)
 async def read_hero(hero_id: HeroId, database: DatabaseDep) -> Response:
     async with database.reader() as reader:
-        hero = await reader.get_one(Hero, hero_id, as_=HeroPublicWithTeam)
-    return json_response(HeroPublicWithTeam, hero)
+        body = await reader.get_json(Hero, hero_id, as_=HeroPublicWithTeam)
+    return json_response(body)
 
 
 @router.patch("/{hero_id}", response_model=HeroPublic)

@@ -32,15 +32,15 @@ async def read_teams(
 ) -> Response:
     """Teams ordered by id."""
     async with database.reader() as reader:
-        teams = await reader.list(Team, offset=offset, limit=limit, as_=TeamPublic)
-    return json_response(list[TeamPublic], teams)
+        body = await reader.list_json(Team, offset=offset, limit=limit, as_=TeamPublic)
+    return json_response(body)
 
 
 @router.get("/{team_id}", response_model=TeamPublicWithHeroes)
 async def read_team(team_id: TeamId, database: DatabaseDep) -> Response:
     async with database.reader() as reader:
-        team = await reader.get_one(Team, team_id, as_=TeamPublicWithHeroes)
-    return json_response(TeamPublicWithHeroes, team)
+        body = await reader.get_json(Team, team_id, as_=TeamPublicWithHeroes)
+    return json_response(body)
 
 
 @router.patch("/{team_id}", response_model=TeamPublic)
