@@ -96,7 +96,7 @@ def serve(
     # The workers build their app from the environment.
     os.environ["DATABASE_URL"] = settings.database_url
     uvicorn.run(
-        "heroes.api:create_app",
+        "heroes.api.server:create_served_app",
         factory=True,
         host=host,
         port=port,
