@@ -29,6 +29,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -230,6 +231,12 @@ def warm_up(wrk: str, ports: dict[str, int], seconds: int = 2) -> None:
                 run_wrk(wrk, port, script, seconds)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -268,10 +275,12 @@ def run_wrk(wrk: str, port: int, script: str, seconds: int) -> dict[str, Any]:
     percentiles = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)\s*$", output, re.MULTILINE))
     if set(percentiles) != {"50", "99"}:
         raise RuntimeError(f"unexpected wrk output:\n{output}")
+    total = re.search(r"(\d+) requests in", output)
     failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: (.*)", output)
     return {
         "req_per_s": rate,
+        "requests": int(total.group(1)) if total else 0,
         "p50_ms": _ms(percentiles["50"]),
         "p99_ms": _ms(percentiles["99"]),
         "non_2xx": int(failed.group(1)) if failed else 0,
@@ -328,12 +337,20 @@ def main() -> None:
                 for app, port in ports.items():
                     run = f"{app}{time.time_ns()}"
                     script = template % {"heroes": HEROES, "teams": TEAMS, "run": run}
+                    pid = servers[app][0].pid
+                    cpu_before = cpu_seconds(pid)
                     measured = run_wrk(wrk, port, script, seconds)
+                    # CPU the server spent per request: what the shared machine's scheduling
+                    # does not change (req/s does: wrk and PostgreSQL share the 2 cores).
+                    measured["server_cpu_us_per_req"] = round(
+                        (cpu_seconds(pid) - cpu_before) / max(measured["requests"], 1) * 1e6, 1
+                    )
                     runs[case].setdefault(app, []).append(measured)
                     print(
                         f"[{round_number}/{rounds}] {case:24} {app:16} "
                         f"{measured['req_per_s']:9.0f} req/s  "
-                        f"p50 {measured['p50_ms']:7.2f} ms  p99 {measured['p99_ms']:7.2f} ms"
+                        f"p50 {measured['p50_ms']:7.2f} ms  p99 {measured['p99_ms']:7.2f} ms  "
+                        f"server CPU {measured['server_cpu_us_per_req']:6.0f} us/req"
                         + (f"  NON-2XX {measured['non_2xx']}" if measured["non_2xx"] else "")
                         + (f"  socket errors: {measured['socket_errors']}"
                            if measured["socket_errors"] else ""),
@@ -371,6 +388,12 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
             for app in BASELINES
         }
         print(f"  {case:24} " + "  ".join(f"{k} {v:.2f}x" for k, v in ratios[case].items()))
+    print("server CPU per request (median over rounds; us, lower is better):")
+    for case, measured in results.items():
+        cpu = {app: statistics.median(r["server_cpu_us_per_req"] for r in m["rounds"])
+               for app, m in measured.items()}
+        ratios[case]["server_cpu_us_per_req"] = cpu
+        print(f"  {case:24} " + "  ".join(f"{app} {value:.0f}" for app, value in cpu.items()))
     print("targets (issue 7):")
     met = []
     for case, app, baseline, minimum in TARGETS:

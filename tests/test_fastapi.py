@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from sqlmodel_async import Database, Repository, TransientError
@@ -16,6 +16,7 @@ from sqlmodel_async.fastapi import (
     DatabaseDep,
     SessionDep,
     add_exception_handlers,
+    database_of,
     error_response,
     lifespan,
 )
@@ -277,6 +278,30 @@ async def test_session_dependency_without_a_database_says_how_to_fix() -> None:
         return None
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        with pytest.raises(RuntimeError, match="lifespan"):
+            await http.get("/")
+
+
+async def test_database_of_a_request_is_the_apps(db: Database) -> None:
+    """`database_of(request)`: the lifespan's Database without a dependency; a clear
+    error where there is none."""
+    app = FastAPI(lifespan=lifespan(db))
+    bare = FastAPI()
+
+    @app.get("/")
+    async def index(request: Request) -> dict[str, bool]:
+        return {"same": database_of(request) is db}
+
+    @bare.get("/")
+    async def bare_index(request: Request) -> None:
+        database_of(request)
+
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as http:
+        assert (await http.get("/")).json() == {"same": True}
+    transport = httpx.ASGITransport(app=bare, raise_app_exceptions=True)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         with pytest.raises(RuntimeError, match="lifespan"):
             await http.get("/")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from sqlmodel_async.fastapi import DatabaseDep
+from sqlmodel_async.fastapi import database_of
 
 from ..models import INT_MAX, Team, TeamCreate, TeamPublic, TeamPublicWithHeroes, TeamUpdate
 from .deps import TeamId, TeamServiceDep
@@ -22,23 +22,24 @@ async def create_team(team: TeamCreate, teams: TeamServiceDep) -> Team:
 
 # Reads: the response schema is built straight from rows and serialised once
 # (Database.reader(), reads.py); response_model= stays for the OpenAPI description.
+# `database_of(request)` rather than DatabaseDep: no dependency to resolve per request.
 
 
 @router.get("/", response_model=list[TeamPublic])
 async def read_teams(
-    database: DatabaseDep,
+    request: Request,
     offset: Annotated[int, Query(ge=0, le=INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
 ) -> Response:
     """Teams ordered by id."""
-    async with database.reader() as reader:
+    async with database_of(request).reader() as reader:
         body = await reader.list_json(Team, offset=offset, limit=limit, as_=TeamPublic)
     return json_response(body)
 
 
 @router.get("/{team_id}", response_model=TeamPublicWithHeroes)
-async def read_team(team_id: TeamId, database: DatabaseDep) -> Response:
-    async with database.reader() as reader:
+async def read_team(team_id: TeamId, request: Request) -> Response:
+    async with database_of(request).reader() as reader:
         body = await reader.get_json(Team, team_id, as_=TeamPublicWithHeroes)
     return json_response(body)
 
