@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import heroes.api.app as app_module
 import httpx
+import pytest
 from fastapi import FastAPI
 from heroes.models import (
     Hero,
@@ -122,3 +124,19 @@ async def test_not_found_and_bad_ids_unchanged(client: httpx.AsyncClient) -> Non
 def test_openapi_of_the_read_endpoints_is_unchanged(app: FastAPI) -> None:
     saved = json.loads(SNAPSHOT.read_text())
     assert read_operations(app.openapi()) == saved
+
+
+def test_routes_on_the_apps_router_describe_the_same_api(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`add_routes()` puts each router's routes on the app's router; the whole OpenAPI
+    document is the one `include_router()` gives, and every path still answers."""
+    database = app.state.database
+    monkeypatch.setattr(
+        app_module, "add_routes", lambda into, router: into.include_router(router)
+    )
+    included = app_module.create_app(database=database)
+    assert json.dumps(app.openapi()) == json.dumps(included.openapi())
+    assert {getattr(r, "path", None) for r in app.routes} >= {
+        path for path in included.openapi()["paths"]
+    }
