@@ -4,12 +4,12 @@ endpoint (issue 7), on PostgreSQL with 10,000 heroes in 100 teams.
 Each app runs under uvicorn (one worker, its default event loop and HTTP parser) in its own
 process on a free loopback port; wrk (another process) drives it with 64 connections for
 BENCH_SECONDS (default 5) per case: GET /heroes/{id} (random ids), GET /heroes/?limit=100,
-GET /teams/{id} (random teams, ~90 heroes each), POST /heroes/, in BENCH_ROUNDS (default 3)
+GET /teams/{id} (random teams, ~90 heroes each), POST /heroes/, in BENCH_ROUNDS (default 5)
 interleaved rounds; the median round counts. Every app gets the same pool size
 (BENCH_POOL_SIZE, default 10, no overflow). Before the load, the apps' bodies for the same
 requests are compared, and each app answers every read for 2 s untimed (warm caches).
 
-    python -m benchmarks.http                                  # 5 s x 3 rounds
+    python -m benchmarks.http                                  # 5 s x 5 rounds
     BENCH_SECONDS=3 BENCH_ROUNDS=1 python -m benchmarks.http   # quicker
 
 Database: `<name>_http` on the server of BENCH_POSTGRESQL_URL (default: TEST_POSTGRESQL_URL,
@@ -314,7 +314,7 @@ def main() -> None:
         return
     url = database_url()
     seconds = int(os.environ.get("BENCH_SECONDS", "5"))
-    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
     pool_size = int(os.environ.get("BENCH_POOL_SIZE", "10"))
     asyncio.run(seed_data(url))
     load_before = os.getloadavg()
