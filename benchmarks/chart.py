@@ -119,14 +119,17 @@ def http_table(data: dict[str, Any]) -> str:
         f"### HTTP reads and writes ({data.get('heroes', 0):,} heroes, "
         f"{data.get('connections', 0)} connections, one uvicorn worker)",
         "",
-        "| request | app | req/s | p50 ms | p99 ms |",
-        "|---|---|---:|---:|---:|",
+        "| request | app | req/s | p50 ms | p99 ms | server CPU us/req |",
+        "|---|---|---:|---:|---:|---:|",
     ]
+    ratios = data.get("ratios", {})
     for case, apps in data.get("results", {}).items():
+        cpu = ratios.get(case, {}).get("server_cpu_us_per_req", {})
         for app, r in apps.items():
+            used = f"{cpu[app]:,.0f}" if app in cpu else ""  # older results: no CPU column
             lines.append(
                 f"| {case} | {app} | {r['req_per_s']:,.0f} | {r['p50_ms']:.1f} "
-                f"| {r['p99_ms']:.1f} |"
+                f"| {r['p99_ms']:.1f} | {used} |"
             )
     lines += ["", "| request | against | ratio | target |", "|---|---|---:|---|"]
     for target in data.get("ratios", {}).get("targets", []):
