@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from heroes.api import create_app
+from heroes.notifications import Notifier
 
 from sqlmodel_async import Database
 
@@ -134,7 +135,15 @@ async def test_background_task_reads_the_hero_through_its_own_session(
     closed; it opens its own and sees the committed hero."""
     response = await client.post("/heroes/", json={"name": "Deadpond", "secret_name": "Dive"})
     assert response.status_code == 200
-    assert app.state.notifier.sent == ["New hero: Deadpond"]
+    assert list(app.state.notifier.sent) == ["New hero: Deadpond"]
+
+
+async def test_the_notifier_keeps_only_the_latest(db: Database, make_hero: Any) -> None:
+    """A long-running service must not grow by one message per hero created."""
+    notifier = Notifier(db, keep=2)
+    for name in ("Ant", "Bee", "Cicada"):
+        await notifier.hero_created((await make_hero(name))["id"])
+    assert list(notifier.sent) == ["New hero: Bee", "New hero: Cicada"]
 
 
 async def test_health_and_ready(client: httpx.AsyncClient) -> None:

@@ -8,6 +8,7 @@ SELECT of the columns it needs, no session and no transaction around it.
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,13 +19,18 @@ from .models import Hero, HeroPublic
 logger = logging.getLogger("heroes.notifications")
 
 
-class Notifier:
-    """Sends "new hero" notifications; `sent` keeps what was sent (the service has no mail
-    server: the log and this list are the observable effect)."""
+#: How many sent notifications `Notifier.sent` keeps (a long-running service would
+#: otherwise grow by one string per hero created).
+SENT_KEPT = 1000
 
-    def __init__(self, database: Database) -> None:
+
+class Notifier:
+    """Sends "new hero" notifications; `sent` keeps the last `keep` sent (the service has
+    no mail server: the log and this list are the observable effect)."""
+
+    def __init__(self, database: Database, *, keep: int = SENT_KEPT) -> None:
         self.db = database
-        self.sent: list[str] = []
+        self.sent: deque[str] = deque(maxlen=keep)
 
     async def hero_created(self, hero_id: int) -> None:
         # It runs after the response was sent: an error here would reach no client, only

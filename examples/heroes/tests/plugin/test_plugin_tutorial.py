@@ -113,9 +113,9 @@ async def test_the_new_hero_notification_runs_after_the_response(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     notifier = app.state.notifier
-    assert notifier.sent == []
+    assert list(notifier.sent) == []
     created = await client.post("/heroes/", json={"name": "Tarantula", "secret_name": "Natalia"})
     assert created.status_code == 200
     # The background task opened its own session from the Database: under the plugin it
     # joined the test's transaction, so it found the hero the request created.
-    assert notifier.sent == ["New hero: Tarantula"]
+    assert list(notifier.sent) == ["New hero: Tarantula"]
