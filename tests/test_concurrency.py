@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -140,9 +142,12 @@ async def test_update_of_a_row_deleted_meanwhile_is_not_found(db: Database) -> N
         assert await Repository(Account, second).get(key) is None
 
 
-async def test_run_in_transaction_retries_conflicts_only_when_asked(db: Database) -> None:
+async def test_run_in_transaction_retries_conflicts_only_when_asked(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
     """Work that starts from a stale copy (version 1 while the row is at 2) conflicts;
-    with `retry_on=` the whole unit runs again and its fresh read succeeds."""
+    with `retry_on=` the whole unit runs again and its fresh read succeeds (and the log
+    names the conflict, not a "transient" error)."""
     key = await _account(db)
     async with db.session() as session:
         stale = await Repository(Account, session).get_one(key)
@@ -166,10 +171,14 @@ async def test_run_in_transaction_retries_conflicts_only_when_asked(db: Database
         await db.run_in_transaction(deposit, retries=3, backoff=0)
     assert attempts == 1
     attempts = 0
+    caplog.set_level(logging.WARNING, logger="sqlmodel_async.retry")
     assert await db.run_in_transaction(
         deposit, retries=3, backoff=0, retry_on=(ConcurrentUpdateError,)
     ) == 25
     assert attempts == 2
+    [retried] = [r for r in caplog.records if r.name == "sqlmodel_async.retry"]
+    assert retried.getMessage().startswith("ConcurrentUpdateError on attempt 1 of 4")
+    assert retried.reason == "ConcurrentUpdateError"  # type: ignore[attr-defined]
     assert await _row(db, key) == {
         "id": key, "owner": "ann", "balance": 25, "note": None, "version": 3
     }

@@ -107,13 +107,20 @@ async def retry_transient(
     def log_retry(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
+        # Say what is retried: a transient error, or one the caller chose (retry_on).
+        reason = (
+            "transient database error"
+            if error is None or is_transient(error, backend)
+            else type(translate(error, backend)).__name__
+        )
         logger.warning(
-            "transient database error on attempt %d of %d, retrying in %.3fs: %s",
+            "%s on attempt %d of %d, retrying in %.3fs: %s",
+            reason,
             state.attempt_number,
             retries + 1,
             wait,
             error,
-            extra={"attempt": state.attempt_number, "wait": wait},
+            extra={"attempt": state.attempt_number, "wait": wait, "reason": reason},
         )
 
     retrying = AsyncRetrying(
