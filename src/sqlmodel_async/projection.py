@@ -137,8 +137,12 @@ class Projection(Generic[SchemaT]):
             collection.child.plain for collection in self._collections
         )
         flat = not (validate or self._joined or self._collections or self._order is not None)
-        self._build_flat = _flat_builder(schema, self._own, plain=False) if flat else None
-        self._build_flat_dicts = _flat_builder(schema, self._own, plain=True) if flat else None
+        #: For a schema of columns only: the generated (instances, dicts) builders.
+        self._flat = (
+            (_flat_builder(schema, self._own, plain=False),
+             _flat_builder(schema, self._own, plain=True))
+            if flat else None
+        )
         self._get: Any = None
         self._listings: dict[tuple[bool, bool], Any] = {}
 
@@ -210,8 +214,8 @@ class Projection(Generic[SchemaT]):
         """Schema instances from `rows` of `select()`, collections read now (one query per
         collection field, whatever the number of rows). `plain` (where `self.plain`): the
         instances' field dicts instead, nested schemas as dicts too."""
-        if self._build_flat is not None and self._build_flat_dicts is not None:
-            return self._build_flat_dicts(rows) if plain else self._build_flat(rows)
+        if self._flat is not None:
+            return self._flat[plain](rows)
         children = [await self._children(source, c, rows, plain) for c in self._collections]
         construct = _as_is if plain else self._construct
         fields = self.fields

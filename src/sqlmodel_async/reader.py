@@ -4,6 +4,7 @@ session and no transaction.
 >>> async with database.reader() as reader:
 ...     hero = await reader.get_one(Hero, 1, as_=HeroPublicWithTeam)
 ...     heroes = await reader.list(Hero, limit=100, as_=HeroPublic)
+...     body = await reader.get_json(Hero, 1, as_=HeroPublicWithTeam)  # a response's bytes
 
 Each statement runs on its own (autocommit): no BEGIN and no ROLLBACK round trips, and each
 statement sees one consistent snapshot (a team and its heroes are two statements, as under
