@@ -1,0 +1,100 @@
+"""What every part of `Repository` shares: the model, the session, the backend, the
+primary key and the SELECT / WHERE / ORDER BY building that reads, pages and streams use."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.orm import Mapper
+from sqlmodel import SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from ._keys import PrimaryKey
+from .dialects import BACKEND_INFO_KEY, Backend, backend_for
+from .loading import Loadable, loader_options
+from .projection import SessionRows, projection_for
+from .query import equals_clauses, ordering
+
+ModelT = TypeVar("ModelT", bound=SQLModel)
+#: A response schema that `as_=` builds instead of model instances (projection.py).
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
+
+#: A WHERE condition such as `Hero.age > 30` (a plain bool to type checkers under SQLModel).
+Filter = Any
+#: An ORDER BY item such as `Hero.name` or `Hero.name.desc()`.
+Order = Any
+
+
+class RepositoryBase(Generic[ModelT]):
+    """One table model on one session; the parts of `Repository` build on it."""
+
+    def __init__(self, model: type[ModelT], session: AsyncSession) -> None:
+        self.model = model
+        self.session = session
+        mapper: Mapper[Any] = sa.inspect(model)
+        self._mapper = mapper
+        self._primary_key = mapper.primary_key
+        self._key = PrimaryKey(model)
+
+    @property
+    def backend(self) -> Backend:
+        """The session's Backend: the Database's own (with run-time limits) when the session
+        came from one, else the defaults for its dialect."""
+        backend = self.session.info.get(BACKEND_INFO_KEY)
+        if isinstance(backend, Backend):
+            return backend
+        return backend_for(self.session.get_bind().dialect.name)
+
+    @property
+    def primary_key(self) -> Any:
+        """The single primary-key column (composite keys are not supported by key lookups)."""
+        if len(self._primary_key) != 1:
+            raise TypeError(f"{self.model.__name__} has a composite primary key")
+        return getattr(self.model, str(self._primary_key[0].key))
+
+    def select(
+        self,
+        *filters: Filter,
+        order_by: Sequence[Order] | None = None,
+        load: Iterable[Loadable] = (),
+        **equals: Any,
+    ) -> SelectOfScalar[ModelT]:
+        """The SELECT that `list()` runs, for callers that add to it."""
+        statement = select(self.model).where(*filters, *self._equals(equals))
+        statement = statement.order_by(*self.ordering(order_by))
+        options = loader_options(load)
+        return statement.options(*options) if options else statement
+
+    def ordering(self, order_by: Sequence[Order] | None) -> builtins.list[Any]:
+        """`order_by`, or the primary key when none is given."""
+        return ordering(self.model, order_by)
+
+    def _equals(self, equals: Mapping[str, Any]) -> builtins.list[Any]:
+        return equals_clauses(self.model, equals)
+
+    def _projected_select(
+        self,
+        schema: type[BaseModel],
+        load: Iterable[Loadable],
+        filters: Sequence[Filter],
+        order_by: Sequence[Order] | None,
+        equals: Mapping[str, Any],
+    ) -> Any:
+        self._no_load(load)
+        statement = projection_for(self.model, schema).select()
+        return statement.where(*filters, *self._equals(equals)).order_by(
+            *self.ordering(order_by)
+        )
+
+    def _rows(self) -> SessionRows:
+        return SessionRows(self.session, self.backend)
+
+    @staticmethod
+    def _no_load(load: Iterable[Loadable]) -> None:
+        if load:
+            raise TypeError("as_= reads what the schema names: load= does not apply to it")
