@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit bench clean services test-deps
+.PHONY: install run test test-fast lint unit bench clean services test-deps dist
 
 install: $(STAMP)
 
@@ -32,6 +32,14 @@ test-deps:
 
 test: lint unit
 
+# The quick loop while coding: SQLite only, nothing slow, no processes started.
+test-fast: install
+	$(BIN)/pytest -q -m "not slow and not subprocess" -k "not postgresql and not mariadb" $(PYTEST_ARGS)
+
+# The wheel a user installs (docs/getting-started.md), in dist/.
+dist: install
+	$(UV) build --wheel --out-dir dist
+
 bench: install
 	$(UV) pip install --python $(BIN)/python --quiet -e ".[bench]"
 	$(BIN)/python -m benchmarks
@@ -41,4 +49,4 @@ services:
 	bash .ci/services
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache heroes.db*
+	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache heroes.db*

@@ -82,3 +82,36 @@ async def databases(backend_url: str) -> AsyncIterator[Databases]:
 def backend_name(database: Database) -> str:
     """sqlite, postgresql or mariadb: the name the suite's parameters use."""
     return "mariadb" if database.backend.name == "mysql" else database.backend.name
+
+
+# --- markers: `make test-fast` leaves out what is slow or starts processes ------------------
+
+#: Test modules that start processes (servers, clusters, pytest runs, the CLI).
+_SUBPROCESS_MODULES = frozenset({
+    "test_cli.py", "test_docs.py", "test_faults_restart.py", "test_migrations.py",
+    "test_pgbouncer.py", "test_plugin_backends.py", "test_replicas.py", "test_testing_plugin.py",
+    "test_wheel.py", "test_workers.py",
+})
+#: Test modules that take long for other reasons (generated input, faults, concurrency).
+_SLOW_MODULES = frozenset({
+    "test_schemathesis.py", "test_faults.py", "test_faults_connections.py",
+    "test_faults_transfers.py", "test_concurrency.py", "test_concurrency_api.py",
+})
+
+#: Single tests that move 100k rows or replay the seed's slow loops.
+_SLOW_TESTS = frozenset({
+    "test_seed_updates_inside_the_reading_session", "test_delete_many_100k_ids",
+    "test_seed_loop_skips_rows_removed_while_processing",
+    "test_get_many_100k_keys_within_the_parameter_limit",
+    "test_seed_unchunked_in_list_fails_past_the_driver_limit",
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.name
+        if module in _SUBPROCESS_MODULES:
+            item.add_marker(pytest.mark.subprocess)
+            item.add_marker(pytest.mark.slow)
+        elif module in _SLOW_MODULES or getattr(item, "originalname", "") in _SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)

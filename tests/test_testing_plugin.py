@@ -197,6 +197,13 @@ def leftover_tables(url: str) -> list[str]:
     return asyncio.run(names())
 
 
+def test_a_user_project_with_pytest_asyncios_defaults(pytester: pytest.Pytester) -> None:
+    # No pytest configuration at all: pytest-asyncio runs in strict mode with
+    # function-scoped loops, and the plugin marks the tests that use its fixtures.
+    result = run_user_project(pytester, ini="[pytest]\n")
+    check_user_project(result)
+
+
 def test_strict_mode_needs_the_session_loop_and_says_so(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nasyncio_mode = strict\n")
     pytester.makepyfile(

@@ -11,7 +11,9 @@ Installed with the library and loaded by pytest through the `pytest11` entry poi
 - `assert_max_queries(n)`: fails, listing the statements, when a block runs more than n.
 
 The fixtures are async and run in pytest-asyncio's session-scoped loop, so tests that use them
-must run in it too: `asyncio_default_test_loop_scope = "session"` (see docs/testing.md).
+must run in it too. The plugin marks such async tests itself
+(`@pytest.mark.asyncio(loop_scope="session")`, in pytest-asyncio's strict and auto modes alike),
+so pytest-asyncio's defaults need no setting (see docs/testing.md).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from weakref import WeakKeyDictionary
@@ -116,6 +118,39 @@ def _require_session_loop(request: pytest.FixtureRequest) -> None:
             'configuration (or mark the test @pytest.mark.asyncio(loop_scope="session")).',
             pytrace=False,
         )
+
+
+# --- marking the tests that use the fixtures ------------------------------------------------
+
+#: The fixtures whose connection lives in pytest-asyncio's session loop.
+_SESSION_LOOP_FIXTURES = frozenset({"database", "session", "client", "assert_max_queries"})
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> Generator[None, Any, None]:
+    """Mark each async test that uses the fixtures to run in the session loop.
+
+    This wrapper runs inside pytest-asyncio's own (trylast), so the mark is there when
+    pytest-asyncio turns the function into an async test item, in its strict mode too. A
+    test that carries its own `asyncio` mark keeps it (and `_require_session_loop` checks it).
+    """
+    outcome = yield
+    try:
+        result = outcome.get_result()
+    except BaseException:
+        return
+    items = result if isinstance(result, list) else [result]
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        if not inspect.iscoroutinefunction(getattr(item, "obj", None)):
+            continue
+        if item.get_closest_marker("asyncio") is not None:
+            continue
+        if _SESSION_LOOP_FIXTURES.intersection(item.fixturenames):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"))
 
 
 # --- query counting -------------------------------------------------------------------------
