@@ -103,7 +103,7 @@ async def cursor_walk(db: Database, rows: int) -> dict[str, Any]:
         async with db.session() as session:
             start = time.perf_counter()
             page = await Repository(BenchHero, session).paginate_cursor(
-                PAGE, after=after, order_by=order_by, secret="benchmark-secret-0123456789"
+                limit=PAGE, after=after, order_by=order_by, secret="benchmark-secret-0123456789"
             )
             times.append(time.perf_counter() - start)
         total += len(page.items)
@@ -129,7 +129,7 @@ async def offset_pages(db: Database, pages: int) -> dict[str, Any]:
         async with db.session() as session:
             start = time.perf_counter()
             await Repository(BenchHero, session).paginate(
-                number, PAGE, order_by=[BenchHero.rank], include_total=False
+                page=number, size=PAGE, order_by=[BenchHero.rank], include_total=False
             )
             return time.perf_counter() - start
 

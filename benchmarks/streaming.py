@@ -36,12 +36,12 @@ SEED_ROWS = 50_000
 
 
 async def ours(session: AsyncSession, _rows: int) -> AsyncIterator[Any]:
-    async for hero in Repository(BenchHero, session).stream(1000):
+    async for hero in Repository(BenchHero, session).stream(batch_size=1000):
         yield hero
 
 
 async def ours_rows(session: AsyncSession, _rows: int) -> AsyncIterator[Any]:
-    async for row in Repository(BenchHero, session).stream_rows(1000):
+    async for row in Repository(BenchHero, session).stream_rows(batch_size=1000):
         yield row
 
 
@@ -65,7 +65,7 @@ async def seed_offset_loop(session: AsyncSession, rows: int) -> AsyncIterator[An
 
 async def ours_ndjson(session: AsyncSession, _rows: int) -> AsyncIterator[Any]:
     """What GET /heroes/export?format=ndjson sends: stream_rows() through encode_ndjson()."""
-    async for chunk in encode_ndjson(Repository(BenchHero, session).stream_rows(1000)):
+    async for chunk in encode_ndjson(Repository(BenchHero, session).stream_rows(batch_size=1000)):
         yield chunk
 
 

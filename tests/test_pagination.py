@@ -72,7 +72,7 @@ async def test_page_math_at_the_edges(db: Database, count: int) -> None:
     async with db.session() as session:
         heroes = Repository(Hero, session)
         for number in range(1, expected_pages + 2):  # one past the last page
-            page = await heroes.paginate(number, size)
+            page = await heroes.paginate(page=number, size=size)
             assert isinstance(page, Page)
             assert (page.total, page.page, page.size, page.pages) == (
                 count, number, size, expected_pages
@@ -86,7 +86,7 @@ async def test_page_math_at_the_edges(db: Database, count: int) -> None:
 async def test_total_stays_right_far_past_the_last_page(db: Database) -> None:
     await insert_heroes(db, 12)
     async with db.session() as session:
-        page = await Repository(Hero, session).paginate(50, 5)
+        page = await Repository(Hero, session).paginate(page=50, size=5)
     assert page.items == []
     assert (page.total, page.pages) == (12, 3)
 
@@ -95,8 +95,8 @@ async def test_filters_and_skipping_the_total(db: Database) -> None:
     await insert_heroes(db, 30)
     async with db.session() as session:
         heroes = Repository(Hero, session)
-        counted = await heroes.paginate(1, 4, Hero.age == 2)
-        uncounted = await heroes.paginate(1, 4, Hero.age == 2, include_total=False)
+        counted = await heroes.paginate(Hero.age == 2, page=1, size=4)
+        uncounted = await heroes.paginate(Hero.age == 2, page=1, size=4, include_total=False)
         expected = await heroes.count(Hero.age == 2)
     assert counted.total == expected and counted.pages == -(-expected // 4)
     assert all(hero.age == 2 for hero in counted.items)
@@ -112,7 +112,7 @@ async def test_pages_over_duplicates_never_repeat_or_skip(db: Database) -> None:
         heroes = Repository(Hero, session)
         seen: list[int | None] = []
         for number in range(1, 6):
-            page = await heroes.paginate(number, 10, order_by=[Hero.age.desc()])  # type: ignore[union-attr]
+            page = await heroes.paginate(page=number, size=10, order_by=[Hero.age.desc()])  # type: ignore[union-attr]
             seen.extend(hero.id for hero in page.items)
         reference = await ids_in_order(session, [Hero.age.desc()])  # type: ignore[union-attr]
     assert seen == reference and len(set(seen)) == 47
@@ -127,7 +127,7 @@ async def test_bad_page_or_size_is_refused(
 ) -> None:
     async with db.session() as session:
         with pytest.raises(InvalidPageError) as caught:
-            await Repository(Hero, session).paginate(page, size)
+            await Repository(Hero, session).paginate(page=page, size=size)
     assert caught.value.column == parameter
     response = error_response(caught.value)
     assert response.status_code == 422
@@ -139,8 +139,8 @@ async def test_max_size_is_configurable(db: Database) -> None:
     async with db.session() as session:
         heroes = Repository(Hero, session)
         with pytest.raises(InvalidPageError):
-            await heroes.paginate(1, 101, max_size=100)
-        assert (await heroes.paginate(1, 100, max_size=100)).total == 3
+            await heroes.paginate(page=1, size=101, max_size=100)
+        assert (await heroes.paginate(page=1, size=100, max_size=100)).total == 3
 
 
 # The seed's S15 code, verbatim but for the model: `func` is never imported, and
@@ -169,7 +169,7 @@ async def test_seed_pagination_fails_where_ours_works(db: Database) -> None:
                 await seed_get_paginated_heroes_async(session)
         finally:
             del seed_globals["func"]
-        page = await Repository(Hero, session).paginate(1, 10)
+        page = await Repository(Hero, session).paginate(page=1, size=10)
     assert (len(page.items), page.total, page.pages) == (5, 5, 1)
 
 
@@ -194,7 +194,7 @@ async def walk(
     for _ in range(10_000):
         async with db.session() as session:
             page = await Repository(Hero, session).paginate_cursor(
-                limit, after=after, order_by=order_by, secret=SECRET
+                limit=limit, after=after, order_by=order_by, secret=SECRET
             )
         assert isinstance(page, CursorPage)
         assert len(page.items) <= limit
@@ -250,7 +250,7 @@ async def test_cursor_values_keep_their_types(db: Database) -> None:
     order_by = [Hero.created_at.desc(), Hero.power_level]  # type: ignore[union-attr]
     async with db.session() as session:
         first = await Repository(Hero, session).paginate_cursor(
-            15, order_by=order_by, secret=SECRET
+            limit=15, order_by=order_by, secret=SECRET
         )
     assert first.next_cursor is not None
     keyset = Keyset(Hero, order_by)
@@ -268,7 +268,7 @@ async def test_filters_apply_on_every_page(db: Database) -> None:
         heroes = Repository(Hero, session)
         while True:
             page = await heroes.paginate_cursor(
-                4, Hero.age >= 3, after=after, order_by=[Hero.name.desc()], secret=SECRET  # type: ignore[attr-defined,operator]
+                Hero.age >= 3, limit=4, after=after, order_by=[Hero.name.desc()], secret=SECRET  # type: ignore[attr-defined,operator]
             )
             seen.extend(page.items)
             if page.next_cursor is None:
@@ -281,11 +281,11 @@ async def test_filters_apply_on_every_page(db: Database) -> None:
 
 async def test_empty_table_and_exact_fit(db: Database) -> None:
     async with db.session() as session:
-        empty = await Repository(Hero, session).paginate_cursor(5, secret=SECRET)
+        empty = await Repository(Hero, session).paginate_cursor(limit=5, secret=SECRET)
     assert (empty.items, empty.next_cursor) == ([], None)
     await insert_heroes(db, 5)
     async with db.session() as session:
-        exact = await Repository(Hero, session).paginate_cursor(5, secret=SECRET)
+        exact = await Repository(Hero, session).paginate_cursor(limit=5, secret=SECRET)
     # Five rows, limit five: no cursor to an empty page.
     assert len(exact.items) == 5 and exact.next_cursor is None
 
@@ -296,7 +296,7 @@ async def test_empty_table_and_exact_fit(db: Database) -> None:
 async def first_cursor(db: Database, order_by: Sequence[Any], secret: str = SECRET) -> str:
     async with db.session() as session:
         page = await Repository(Hero, session).paginate_cursor(
-            3, order_by=order_by, secret=secret
+            limit=3, order_by=order_by, secret=secret
         )
     assert page.next_cursor is not None
     return page.next_cursor
@@ -329,13 +329,17 @@ async def test_tampered_truncated_and_foreign_cursors_are_refused(db: Database) 
         heroes = Repository(Hero, session)
         for name, value in bad.items():
             with pytest.raises(InvalidCursorError):
-                await heroes.paginate_cursor(3, after=value, order_by=[Hero.age], secret=SECRET)
+                await heroes.paginate_cursor(
+                    limit=3, after=value, order_by=[Hero.age], secret=SECRET
+                )
             assert name
         # A cursor from the heroes is refused for teams, even with the same order shape.
         with pytest.raises(InvalidCursorError, match="another model or order"):
-            await Repository(Team, session).paginate_cursor(3, after=cursor, secret=SECRET)
+            await Repository(Team, session).paginate_cursor(limit=3, after=cursor, secret=SECRET)
         # The genuine cursor still works.
-        page = await heroes.paginate_cursor(3, after=cursor, order_by=[Hero.age], secret=SECRET)
+        page = await heroes.paginate_cursor(
+            limit=3, after=cursor, order_by=[Hero.age], secret=SECRET
+        )
     assert len(page.items) == 3
 
 
@@ -373,14 +377,16 @@ async def test_bad_limits_and_orders_are_refused(db: Database) -> None:
         heroes = Repository(Hero, session)
         for limit in (0, -5, 1001):
             with pytest.raises(InvalidPageError):
-                await heroes.paginate_cursor(limit, secret=SECRET)
+                await heroes.paginate_cursor(limit=limit, secret=SECRET)
         with pytest.raises(ValueError, match="columns of Hero"):
-            await heroes.paginate_cursor(5, order_by=[sa.func.lower(Hero.name)], secret=SECRET)
+            await heroes.paginate_cursor(
+                limit=5, order_by=[sa.func.lower(Hero.name)], secret=SECRET
+            )
         with pytest.raises(ValueError, match="columns of Hero"):
-            await heroes.paginate_cursor(5, order_by=[Team.name], secret=SECRET)
+            await heroes.paginate_cursor(limit=5, order_by=[Team.name], secret=SECRET)
         with pytest.raises(ValueError, match="nulls_first"):
             await heroes.paginate_cursor(
-                5, order_by=[Hero.age.desc().nulls_last()], secret=SECRET  # type: ignore[union-attr]
+                limit=5, order_by=[Hero.age.desc().nulls_last()], secret=SECRET  # type: ignore[union-attr]
             )
 
 

@@ -170,9 +170,9 @@ async def test_readers_through_pgbouncer(bounced: Database, pgbouncer: Bouncer) 
 
     async def read(number: int) -> None:
         async with bounced.reader() as reader:
-            found = await reader.get_one(Team, team.id, as_=TeamPublicWithHeroes)
+            found = await reader.project(Team, TeamPublicWithHeroes).get_one(team.id)
             assert [h.name for h in found.heroes] == [f"reader-{n}" for n in range(5)]
-            assert len(await reader.list(Hero, limit=3 + number % 3, as_=HeroPublic)) > 0
+            assert len(await reader.project(Hero, HeroPublic).list(limit=3 + number % 3)) > 0
 
     results = await asyncio.gather(*(read(n) for n in range(60)), return_exceptions=True)
     assert [r for r in results if isinstance(r, BaseException)] == []

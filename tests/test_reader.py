@@ -46,33 +46,33 @@ async def test_every_read_shape_gives_what_the_session_path_gives(db: Database) 
     first_hero, full = data["heroes"][0], data["full"]
     async with db.session() as session, db.reader() as reader:
         heroes, teams = Repository(Hero, session), Repository(Team, session)
-        same(await reader.get(Hero, first_hero, as_=HeroPublicWithTeam),
-             await heroes.get(first_hero, as_=HeroPublicWithTeam))
-        same(await reader.get_one(Hero, data["heroes"][4], as_=HeroPublicWithTeam),
-             await heroes.get_one(data["heroes"][4], as_=HeroPublicWithTeam))
-        same(await reader.get(Team, full, as_=TeamPublicWithHeroes),
-             await teams.get(full, as_=TeamPublicWithHeroes))
-        same(await reader.get(Team, full, as_=TeamRoster), await teams.get(full, as_=TeamRoster))
-        same(await reader.get(Hero, first_hero, as_=HeroTeamFirst),
-             await heroes.get(first_hero, as_=HeroTeamFirst))
+        same(await reader.project(Hero, HeroPublicWithTeam).get(first_hero),
+             await heroes.project(HeroPublicWithTeam).get(first_hero))
+        same(await reader.project(Hero, HeroPublicWithTeam).get_one(data["heroes"][4]),
+             await heroes.project(HeroPublicWithTeam).get_one(data["heroes"][4]))
+        same(await reader.project(Team, TeamPublicWithHeroes).get(full),
+             await teams.project(TeamPublicWithHeroes).get(full))
+        same(await reader.project(Team, TeamRoster).get(full),
+             await teams.project(TeamRoster).get(full))
+        same(await reader.project(Hero, HeroTeamFirst).get(first_hero),
+             await heroes.project(HeroTeamFirst).get(first_hero))
         for offset, limit in [(0, None), (0, 2), (1, 3), (10, 5)]:
-            same(await reader.list(Hero, offset=offset, limit=limit, as_=HeroPublic),
-                 await heroes.list(offset=offset, limit=limit, as_=HeroPublic))
-        same(await reader.list(Team, as_=TeamPublicWithHeroes),
-             await teams.list(as_=TeamPublicWithHeroes))
-        same(await reader.list(Hero, Hero.age > 20, order_by=[Hero.name.desc()],  # type: ignore[union-attr]
-                               limit=2, as_=HeroPublic),
-             await heroes.list(Hero.age > 20, order_by=[Hero.name.desc()],  # type: ignore[union-attr]
-                               limit=2, as_=HeroPublic))
-        same(await reader.list(Hero, team_id=None, as_=HeroPublic),
-             await heroes.list(team_id=None, as_=HeroPublic))
+            same(await reader.project(Hero, HeroPublic).list(offset=offset, limit=limit),
+                 await heroes.project(HeroPublic).list(offset=offset, limit=limit))
+        same(await reader.project(Team, TeamPublicWithHeroes).list(),
+             await teams.project(TeamPublicWithHeroes).list())
+        by_name = [Hero.name.desc()]  # type: ignore[attr-defined]
+        same(await reader.project(Hero, HeroPublic).list(Hero.age > 20, order_by=by_name, limit=2),  # type: ignore[operator]
+             await heroes.project(HeroPublic).list(Hero.age > 20, order_by=by_name, limit=2))  # type: ignore[operator]
+        same(await reader.project(Hero, HeroPublic).list(team_id=None),
+             await heroes.project(HeroPublic).list(team_id=None))
         # Fields the schema converts (an int column read as float) are validated.
-        converted = await reader.list(Hero, as_=HeroConverted)
-        same(converted, await heroes.list(as_=HeroConverted))
+        converted = await reader.project(Hero, HeroConverted).list()
+        same(converted, await heroes.project(HeroConverted).list())
         assert isinstance(converted[1].age, float)
         # And what the ORM itself loads agrees.
         orm_team = sort_collections(await teams.get_one(full, load=[Team.heroes]))
-        assert (await reader.get_one(Team, full, as_=TeamPublicWithHeroes)) == (
+        assert (await reader.project(Team, TeamPublicWithHeroes).get_one(full)) == (
             TeamPublicWithHeroes.model_validate(orm_team, from_attributes=True)
         )
 
@@ -80,18 +80,18 @@ async def test_every_read_shape_gives_what_the_session_path_gives(db: Database) 
 async def test_missing_rows_and_bad_arguments(db: Database) -> None:
     await seed(db)
     async with db.reader() as reader:
-        assert await reader.get(Hero, 10_000, as_=HeroPublic) is None
+        assert await reader.project(Hero, HeroPublic).get(10_000) is None
         with pytest.raises(NotFoundError) as missing:
-            await reader.get_one(Hero, 10_000, as_=HeroPublic)
+            await reader.project(Hero, HeroPublic).get_one(10_000)
         assert missing.value.key == 10_000
         with pytest.raises(ValueError, match="offset"):
-            await reader.list(Hero, offset=-1, as_=HeroPublic)
+            await reader.project(Hero, HeroPublic).list(offset=-1)
         with pytest.raises(ValueError, match="limit"):
-            await reader.list(Hero, limit=-1, as_=HeroPublic)
+            await reader.project(Hero, HeroPublic).list(limit=-1)
         with pytest.raises(TypeError, match="no column 'nickname'"):
-            await reader.list(Hero, nickname="x", as_=HeroPublic)
+            await reader.project(Hero, HeroPublic).list(nickname="x")
         # The connection is still good after all that.
-        assert len(await reader.list(Hero, as_=HeroPublic)) == 5
+        assert len(await reader.project(Hero, HeroPublic).list()) == 5
 
 
 class MeasurementPublic(BaseModel):
@@ -109,12 +109,13 @@ async def test_values_sqlalchemy_converts_are_converted(db: Database) -> None:
         row = Measurement(taken_at=taken, amount=Decimal("12.34"), kind=MeasurementKind.SENSOR)
         session.add(row)
     async with db.session() as session, db.reader() as reader:
-        read = await reader.get_one(Measurement, row.id, as_=MeasurementPublic)
-        same(read, await Repository(Measurement, session).get_one(row.id, as_=MeasurementPublic))
+        read = await reader.project(Measurement, MeasurementPublic).get_one(row.id)
+        by_session = Repository(Measurement, session).project(MeasurementPublic)
+        same(read, await by_session.get_one(row.id))
         assert read.taken_at == taken and read.taken_at.tzinfo is not None
         assert read.amount == Decimal("12.34")
         assert read.kind is MeasurementKind.SENSOR
-        listed = await reader.list(Measurement, as_=MeasurementPublic)
+        listed = await reader.project(Measurement, MeasurementPublic).list()
         assert listed == [read]
 
 
@@ -133,7 +134,7 @@ async def test_the_driver_path_is_taken_only_where_it_is_safe(db: Database) -> N
     try:
         async with db.reader() as reader:
             assert not reader.direct
-            await reader.list(Team, as_=TeamPublicWithHeroes)
+            await reader.project(Team, TeamPublicWithHeroes).list()
     finally:
         sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record)
     selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
@@ -152,10 +153,10 @@ async def test_a_bad_key_is_the_same_outcome_on_both_paths(db: Database) -> None
     find nothing. Either way the Reader answers what the session path answers."""
     await seed(db)
     async with db.session() as session:
-        by_session = await _outcome(Repository(Hero, session).get("x", as_=HeroPublic))
+        by_session = await _outcome(Repository(Hero, session).project(HeroPublic).get("x"))
     async with db.reader() as reader:
-        assert await _outcome(reader.get(Hero, "x", as_=HeroPublic)) == by_session
-        assert len(await reader.list(Hero, as_=HeroPublic)) == 5  # still usable
+        assert await _outcome(reader.project(Hero, HeroPublic).get("x")) == by_session
+        assert len(await reader.project(Hero, HeroPublic).list()) == 5  # still usable
 
 
 async def test_a_lost_connection_is_transient_and_not_pooled_again(
@@ -175,15 +176,15 @@ async def test_a_lost_connection_is_transient_and_not_pooled_again(
         async with solo.engine.connect() as connection:
             victim = (await connection.exec_driver_sql(own_id)).scalar_one()
         async with solo.reader() as reader:
-            await reader.list(Hero, as_=HeroPublic)
+            await reader.project(Hero, HeroPublic).list()
             async with db.engine.connect() as connection:
                 await connection.exec_driver_sql(kill.format(victim))
             await asyncio.sleep(0.2)
             with pytest.raises(TransientError):
-                await reader.get(Hero, 1, as_=HeroPublic)
+                await reader.project(Hero, HeroPublic).get(1)
         # The dead connection was discarded: the next reader gets a working one.
         async with solo.reader() as reader:
-            assert len(await reader.list(Hero, as_=HeroPublic)) == 5
+            assert len(await reader.project(Hero, HeroPublic).list()) == 5
     finally:
         await solo.dispose()
 
@@ -203,13 +204,13 @@ async def test_a_stale_idle_connection_is_replaced_by_the_careful_checkout(
     solo = Database(backend_url, pool_size=1, max_overflow=0)
     try:
         async with solo.reader() as reader:
-            await reader.list(Hero, as_=HeroPublic)
+            await reader.project(Hero, HeroPublic).list()
             raw: Any = reader._raw
             raw.invalidate()  # as a disconnect would leave it
         solo._last_invalidation = float("-inf")  # pretend the window is over
         assert not solo._idle_may_need_io()
         async with solo.reader() as reader:
-            assert len(await reader.list(Hero, as_=HeroPublic)) == 5
+            assert len(await reader.project(Hero, HeroPublic).list()) == 5
     finally:
         await solo.dispose()
 
@@ -223,7 +224,7 @@ async def test_an_interrupted_read_does_not_pool_its_connection(db: Database) ->
 
     async def slow_read() -> None:
         async with db.reader() as reader:
-            await reader.list(Hero, sleep, as_=HeroPublic)
+            await reader.project(Hero, HeroPublic).list(sleep)
 
     task = asyncio.ensure_future(slow_read())
     await asyncio.sleep(0.3)
@@ -234,7 +235,7 @@ async def test_an_interrupted_read_does_not_pool_its_connection(db: Database) ->
     assert pool.checkedout() == 0
     for _ in range(3):  # every pooled connection answers its own query
         async with db.reader() as reader:
-            assert len(await reader.list(Hero, as_=HeroPublic)) == 5
+            assert len(await reader.project(Hero, HeroPublic).list()) == 5
 
 
 async def test_callers_beyond_the_pool_wait_their_turn(backend_url: str) -> None:
@@ -251,7 +252,7 @@ async def test_callers_beyond_the_pool_wait_their_turn(backend_url: str) -> None
         async def read(n: int) -> None:
             async with db.reader() as reader:
                 assert isinstance(reader, Reader)
-                await reader.list(Hero, limit=1, as_=HeroPublic)
+                await reader.project(Hero, HeroPublic).list(limit=1)
                 await asyncio.sleep(0.1)
                 served.append(n)
 

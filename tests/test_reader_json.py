@@ -1,7 +1,8 @@
-"""`Reader.get_json()` / `list_json()` (reader.py, schema_json.py) on every backend: the
-bytes the schema's own serializer writes for the instances, for every read shape; built
-from plain dicts where that gives the same bytes, from instances where the schema's JSON
-has hooks of its own (serializers, aliases, computed or excluded fields, validation)."""
+"""`get_json()` / `list_json()` of `reader.project()` (projected.py, schema_json.py) on
+every backend: the bytes the schema's own serializer writes for the instances, for every
+read shape; built from plain dicts where that gives the same bytes, from instances where
+the schema's JSON has hooks of its own (serializers, aliases, computed or excluded fields,
+validation)."""
 
 from __future__ import annotations
 
@@ -126,16 +127,15 @@ async def test_the_json_is_the_schemas_own(db: Database, model: Any, schema: Any
     keys = data["heroes"] if model is Hero else [data["full"], data["empty"]]
     async with db.reader() as reader:
         for key in keys:
-            body = await reader.get_json(model, key, as_=schema)
-            assert body == expected(schema, await reader.get_one(model, key, as_=schema))
+            body = await reader.project(model, schema).get_json(key)
+            assert body == expected(schema, await reader.project(model, schema).get_one(key))
         for offset, limit in [(0, None), (1, 2), (50, 10)]:
-            body = await reader.list_json(model, offset=offset, limit=limit, as_=schema)
-            instances = await reader.list(model, offset=offset, limit=limit, as_=schema)
+            body = await reader.project(model, schema).list_json(offset=offset, limit=limit)
+            instances = await reader.project(model, schema).list(offset=offset, limit=limit)
             assert body == expected(list[schema], instances)
-        filtered = await reader.list_json(model, model.id > keys[0], as_=schema)
-        assert filtered == expected(list[schema], await reader.list(
-            model, model.id > keys[0], as_=schema
-        ))
+        projected = reader.project(model, schema)
+        filtered = await projected.list_json(model.id > keys[0])
+        assert filtered == expected(list[schema], await projected.list(model.id > keys[0]))
 
 
 def test_dicts_are_used_only_where_they_give_the_same_bytes() -> None:
@@ -150,12 +150,12 @@ async def test_hooks_and_aliases_show_in_the_body(db: Database) -> None:
     data = await seed(db)
     first = data["heroes"][0]
     async with db.reader() as reader:
-        aliased = await reader.get_json(Hero, first, as_=HeroAliased)
+        aliased = await reader.project(Hero, HeroAliased).get_json(first)
         assert b'"heroName"' in aliased and b'"name"' not in aliased
-        assert b'!"' in await reader.get_json(Hero, first, as_=HeroLoud)
-        assert b'"label":"#' in await reader.get_json(Hero, first, as_=HeroWithLabel)
-        assert b"secret" not in await reader.get_json(Hero, first, as_=HeroWithoutSecret)
-        team = await reader.get_json(Team, data["full"], as_=TeamOfLoudHeroes)
+        assert b'!"' in await reader.project(Hero, HeroLoud).get_json(first)
+        assert b'"label":"#' in await reader.project(Hero, HeroWithLabel).get_json(first)
+        assert b"secret" not in await reader.project(Hero, HeroWithoutSecret).get_json(first)
+        team = await reader.project(Team, TeamOfLoudHeroes).get_json(data["full"])
         assert team.count(b'!"') == 3
 
 
@@ -165,12 +165,13 @@ async def test_values_sqlalchemy_converts_are_written_converted(db: Database) ->
         row = Measurement(taken_at=taken, amount=Decimal("12.34"), kind=MeasurementKind.SENSOR)
         session.add(row)
     async with db.reader() as reader:
-        body = await reader.get_json(Measurement, row.id, as_=MeasurementPublic)
+        body = await reader.project(Measurement, MeasurementPublic).get_json(row.id)
         assert body == expected(
-            MeasurementPublic, await reader.get_one(Measurement, row.id, as_=MeasurementPublic)
+            MeasurementPublic,
+            await reader.project(Measurement, MeasurementPublic).get_one(row.id),
         )
         assert b'"2024-05-06T07:08:09Z"' in body and b'"12.34"' in body
-        listed = await reader.list_json(Measurement, as_=MeasurementPublic)
+        listed = await reader.project(Measurement, MeasurementPublic).list_json()
         assert listed == b"[" + body + b"]"
 
 
@@ -178,11 +179,11 @@ async def test_missing_rows_and_bad_arguments(db: Database) -> None:
     await seed(db)
     async with db.reader() as reader:
         with pytest.raises(NotFoundError) as missing:
-            await reader.get_json(Hero, 10_000, as_=HeroPublicWithTeam)
+            await reader.project(Hero, HeroPublicWithTeam).get_json(10_000)
         assert missing.value.key == 10_000
         with pytest.raises(ValueError, match="offset"):
-            await reader.list_json(Hero, offset=-1, as_=HeroPublic)
+            await reader.project(Hero, HeroPublic).list_json(offset=-1)
         with pytest.raises(ValueError, match="limit"):
-            await reader.list_json(Hero, limit=-1, as_=HeroPublic)
-        assert await reader.list_json(Hero, limit=0, as_=HeroPublic) == b"[]"
-        assert await reader.list_json(Hero, name="nobody", as_=HeroPublic) == b"[]"
+            await reader.project(Hero, HeroPublic).list_json(limit=-1)
+        assert await reader.project(Hero, HeroPublic).list_json(limit=0) == b"[]"
+        assert await reader.project(Hero, HeroPublic).list_json(name="nobody") == b"[]"

@@ -44,7 +44,8 @@ async def test_stream_yields_every_row_once_in_order(db: Database, batch_size: i
     await insert_heroes(db, 250)
     async with db.session() as session:
         with count_selects(db) as selects:
-            streamed = [hero.id async for hero in Repository(Hero, session).stream(batch_size)]
+            heroes = Repository(Hero, session)
+            streamed = [hero.id async for hero in heroes.stream(batch_size=batch_size)]
         reference = await ids_in_order(session, [])
     assert streamed == reference and len(reference) == 250
     # One bounded query per batch (plus one that finds the end when the last is full).
@@ -62,7 +63,7 @@ async def test_stream_in_any_keyset_order(db: Database, order_by: list[Any]) -> 
     await insert_heroes(db, 130)
     async with db.session() as session:
         heroes = Repository(Hero, session)
-        streamed = [hero.id async for hero in heroes.stream(9, order_by=order_by)]
+        streamed = [hero.id async for hero in heroes.stream(batch_size=9, order_by=order_by)]
         reference = await ids_in_order(session, order_by)
     assert streamed == reference and len(set(streamed)) == 130
 
@@ -71,7 +72,7 @@ async def test_stream_with_filters(db: Database) -> None:
     await insert_heroes(db, 100)
     async with db.session() as session:
         heroes = Repository(Hero, session)
-        streamed = [hero async for hero in heroes.stream(8, Hero.age == 3)]
+        streamed = [hero async for hero in heroes.stream(Hero.age == 3, batch_size=8)]
         assert len(streamed) == await heroes.count(Hero.age == 3)
     assert all(hero.age == 3 for hero in streamed)
 
@@ -85,7 +86,7 @@ async def test_streamed_instances_stay_out_of_the_session(db: Database) -> None:
         assert len(session.identity_map) == len(seed_seen) == 120
     async with db.session() as session:
         count = 0
-        async for hero in Repository(Hero, session).stream(25):
+        async for hero in Repository(Hero, session).stream(batch_size=25):
             count += 1
             assert hero not in session
         assert count == 120 and len(session.identity_map) == 0
@@ -96,7 +97,7 @@ async def test_streamed_instance_is_saved_through_another_session(db: Database) 
     UPDATE, with no SELECT first."""
     await insert_heroes(db, 30)
     async with db.session() as reader:
-        async for hero in Repository(Hero, reader).stream(10):
+        async for hero in Repository(Hero, reader).stream(batch_size=10):
             async with db.transaction() as writer:
                 writer.add(hero)
                 hero.power_level = hero.power_level + 100
@@ -139,7 +140,7 @@ async def test_seed_loop_skips_rows_removed_while_processing(db: Database) -> No
         present = set(await ids_in_order(session, []))
     ours = []
     async with db.session() as session:
-        async for hero in Repository(Hero, session).stream(20):
+        async for hero in Repository(Hero, session).stream(batch_size=20):
             assert hero.id is not None
             ours.append(hero.id)
             async with db.transaction() as writer:
@@ -180,7 +181,7 @@ async def test_seed_updates_inside_the_reading_session(db: Database) -> None:
     await insert_heroes(db, 300)
     seen: list[int] = []
     async with db.session() as reader:
-        async for hero in Repository(Hero, reader).stream(50):
+        async for hero in Repository(Hero, reader).stream(batch_size=50):
             assert hero.id is not None
             seen.append(hero.id)
             async with db.transaction() as writer:
@@ -230,10 +231,11 @@ async def test_stream_rows_gives_plain_dicts_of_the_chosen_columns(db: Database)
         rows = [
             row
             async for row in Repository(Hero, session).stream_rows(
-                6, order_by=order_by, columns=columns
+                batch_size=6, order_by=order_by, columns=columns
             )
         ]
-        heroes = [h async for h in Repository(Hero, session).stream(100, order_by=order_by)]
+        walk = Repository(Hero, session).stream(batch_size=100, order_by=order_by)
+        heroes = [h async for h in walk]
         assert len(session.identity_map) == 0
     assert all(type(row) is dict and list(row) == columns for row in rows)
     assert rows == [{"name": h.name, "age": h.age} for h in heroes]
@@ -250,7 +252,7 @@ async def test_csv_escaping_round_trip(db: Database) -> None:
         chunks = [
             chunk
             async for chunk in encode_csv(
-                heroes.stream_rows(4, columns=columns), columns=columns, chunk_size=64
+                heroes.stream_rows(batch_size=4, columns=columns), columns=columns, chunk_size=64
             )
         ]
         expected = [h async for h in heroes.stream()]
@@ -280,7 +282,7 @@ async def test_ndjson_round_trip(db: Database) -> None:
     await insert_awkward(db)
     async with db.session() as session:
         heroes = Repository(Hero, session)
-        body = b"".join([chunk async for chunk in encode_ndjson(heroes.stream_rows(3))])
+        body = b"".join([chunk async for chunk in encode_ndjson(heroes.stream_rows(batch_size=3))])
         expected = [row async for row in heroes.stream_rows()]
     lines = body.decode("utf-8").split("\n")
     assert lines[-1] == ""  # every line ends with \n, newlines in values are escaped
@@ -299,4 +301,4 @@ async def test_bad_batch_size_is_refused(db: Database) -> None:
     async with db.session() as session:
         for batch_size in (0, -1):
             with pytest.raises(ValueError, match="batch_size"):
-                [hero async for hero in Repository(Hero, session).stream(batch_size)]
+                [hero async for hero in Repository(Hero, session).stream(batch_size=batch_size)]

@@ -1,6 +1,6 @@
-"""Fast reads: the response schema decides what is selected (`as_=`), `database.reader()`
-reads it with no session and no transaction, and its JSON is written straight from the
-rows, once."""
+"""Fast reads: the response schema decides what is selected (`project()`),
+`database.reader()` reads it with no session and no transaction, and its JSON is written
+straight from the rows, once."""
 
 from typing import Annotated
 
@@ -27,14 +27,14 @@ def create_app(db: Database) -> FastAPI:
     ) -> Response:
         # database_of(request): the app's Database with no dependency to resolve.
         async with database_of(request).reader() as reader:
-            body = await reader.list_json(Hero, offset=offset, limit=limit, as_=HeroPublic)
+            body = await reader.project(Hero, HeroPublic).list_json(offset=offset, limit=limit)
         return Response(body, media_type="application/json")
 
     @app.get("/heroes/{hero_id}", response_model=HeroPublicWithTeam)
     async def read_hero(hero_id: int, request: Request) -> Response:
         async with database_of(request).reader() as reader:
             # One SELECT with the team LEFT JOINed; NotFoundError → 404.
-            body = await reader.get_json(Hero, hero_id, as_=HeroPublicWithTeam)
+            body = await reader.project(Hero, HeroPublicWithTeam).get_json(hero_id)
         return Response(body, media_type="application/json")
 
     return app
@@ -61,4 +61,5 @@ async def main(db: Database) -> None:
 
     # Outside FastAPI: instances rather than JSON, e.g. in a script or a background task.
     async with db.reader() as reader:
-        assert await reader.get(Hero, listed["id"], as_=HeroPublic) == HeroPublic(**listed)
+        hero_public = await reader.project(Hero, HeroPublic).get(listed["id"])
+        assert hero_public == HeroPublic(**listed)

@@ -30,7 +30,8 @@ async def main(db: Database) -> None:
         after: str | None = None
         while True:
             cursor_page = await heroes.paginate_cursor(
-                10, after=after, order_by=[col(Hero.age).desc(), Hero.name], secret=CURSOR_SECRET
+                limit=10, after=after, order_by=[col(Hero.age).desc(), Hero.name],
+                secret=CURSOR_SECRET,
             )
             names += [hero.name for hero in cursor_page.items]
             if cursor_page.next_cursor is None:

@@ -27,6 +27,7 @@ from .pagination import (
     InvalidPageError,
     Page,
 )
+from .projected import Projected
 from .reader import Reader
 from .repository import Repository
 from .retry import is_transient
@@ -52,6 +53,7 @@ __all__ = [
     "NotFoundError",
     "NotNullViolation",
     "Page",
+    "Projected",
     "ReadOnlyError",
     "Reader",
     "Repository",

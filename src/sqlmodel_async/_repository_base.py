@@ -17,15 +17,16 @@ from sqlmodel.sql.expression import SelectOfScalar
 from ._keys import PrimaryKey
 from .dialects import BACKEND_INFO_KEY, Backend, backend_for
 from .loading import Loadable, loader_options
-from .projection import SessionRows, projection_for
+from .projected import Filter, Projected
+from .projection import SessionRows
 from .query import equals_clauses, ordering
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
-#: A response schema that `as_=` builds instead of model instances (projection.py).
+#: A response schema that `project()` reads instead of model instances (projected.py).
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
-#: A WHERE condition such as `Hero.age > 30` (a plain bool to type checkers under SQLModel).
-Filter = Any
+__all__ = ["Filter", "ModelT", "Order", "RepositoryBase", "SchemaT"]
+
 #: An ORDER BY item such as `Hero.name` or `Hero.name.desc()`.
 Order = Any
 
@@ -52,10 +53,19 @@ class RepositoryBase(Generic[ModelT]):
 
     @property
     def primary_key(self) -> Any:
-        """The single primary-key column (composite keys are not supported by key lookups)."""
+        """The single primary-key column (a composite key has several: see `self._key`)."""
         if len(self._primary_key) != 1:
             raise TypeError(f"{self.model.__name__} has a composite primary key")
         return getattr(self.model, str(self._primary_key[0].key))
+
+    def project(self, schema: type[SchemaT]) -> Projected[SchemaT]:
+        """Reads of this model as `schema` instances (or their JSON) through this session:
+        `get`, `get_one`, `first`, `list`, `count`, `exists`, `paginate`,
+        `paginate_cursor`, `stream` and the `*_json` forms (projected.py). Only the
+        schema's columns are selected, its relationships read with it, and no ORM
+        instance is made: the way to answer a request. Model instances (`get`, `list`...)
+        are for changing rows."""
+        return Projected(self.model, schema, self._rows())
 
     def select(
         self,
@@ -71,30 +81,11 @@ class RepositoryBase(Generic[ModelT]):
         return statement.options(*options) if options else statement
 
     def ordering(self, order_by: Sequence[Order] | None) -> builtins.list[Any]:
-        """`order_by`, or the primary key when none is given."""
+        """`order_by`; the primary key when None; no ORDER BY when empty (`()`)."""
         return ordering(self.model, order_by)
 
     def _equals(self, equals: Mapping[str, Any]) -> builtins.list[Any]:
         return equals_clauses(self.model, equals)
 
-    def _projected_select(
-        self,
-        schema: type[BaseModel],
-        load: Iterable[Loadable],
-        filters: Sequence[Filter],
-        order_by: Sequence[Order] | None,
-        equals: Mapping[str, Any],
-    ) -> Any:
-        self._no_load(load)
-        statement = projection_for(self.model, schema).select()
-        return statement.where(*filters, *self._equals(equals)).order_by(
-            *self.ordering(order_by)
-        )
-
     def _rows(self) -> SessionRows:
         return SessionRows(self.session, self.backend)
-
-    @staticmethod
-    def _no_load(load: Iterable[Loadable]) -> None:
-        if load:
-            raise TypeError("as_= reads what the schema names: load= does not apply to it")

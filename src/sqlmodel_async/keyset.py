@@ -19,6 +19,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from .dialects import Backend
+from .query import check_order_by
 
 #: An ORDER BY item such as `Hero.name` or `Hero.name.desc()`.
 Order = Any
@@ -51,6 +52,8 @@ class Keyset:
         mapper: Mapper[Any] = sa.inspect(model)
         self.model = model
         self.mapper = mapper
+        if order_by is not None:
+            check_order_by(order_by)
         columns = [self._key_column(item) for item in order_by or ()]
         named = {column.key for column in columns}
         descending = columns[-1].descending if columns else False

@@ -1,8 +1,8 @@
 """Schema-driven reads: the response schema decides what is selected, and its instances are
 built straight from rows, with no ORM instance and no identity map in between.
 
->>> await Repository(Hero, session).get(1, as_=HeroPublicWithTeam)
->>> await Repository(Team, session).list(limit=10, as_=TeamPublicWithHeroes)
+>>> await Repository(Hero, session).project(HeroPublicWithTeam).get(1)
+>>> await reader.project(Team, TeamPublicWithHeroes).list(limit=10)
 
 A schema field is either a column of the model (same name) or a relationship of it whose
 type is another schema: a many-to-one (`team: TeamPublic | None`) is LEFT JOINed into the

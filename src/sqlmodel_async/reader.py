@@ -1,10 +1,10 @@
-"""`Reader`: schema reads (`as_=`) for request handlers, on one pooled connection with no
-session and no transaction.
+"""`Reader`: schema reads for request handlers, on one pooled connection with no session
+and no transaction.
 
 >>> async with database.reader() as reader:
-...     hero = await reader.get_one(Hero, 1, as_=HeroPublicWithTeam)
-...     heroes = await reader.list(Hero, limit=100, as_=HeroPublic)
-...     body = await reader.get_json(Hero, 1, as_=HeroPublicWithTeam)  # a response's bytes
+...     hero = await reader.project(Hero, HeroPublicWithTeam).get_one(1)
+...     heroes = await reader.project(Hero, HeroPublic).list(limit=100)
+...     body = await reader.project(Hero, HeroPublicWithTeam).get_json(1)  # response bytes
 
 Each statement runs on its own (autocommit): no BEGIN and no ROLLBACK round trips, and each
 statement sees one consistent snapshot (a team and its heroes are two statements, as under
@@ -36,9 +36,8 @@ from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.util import greenlet_spawn
 
 from .dialects import Backend
-from .errors import NotFoundError, translate
-from .projection import Projection, projection_for
-from .query import equals_clauses, ordering
+from .errors import translate
+from .projected import Projected
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
@@ -88,95 +87,20 @@ class Reader:
 
     # --- reads --------------------------------------------------------------------------
 
-    async def get(self, model: type[Any], key: Any, *, as_: type[SchemaT]) -> SchemaT | None:
-        """The row of `model` with primary key `key` as an `as_` instance, or None."""
-        found: SchemaT | None = await projection_for(model, as_).get(self, key)
-        return found
+    def project(self, model: type[Any], schema: type[SchemaT]) -> Projected[SchemaT]:
+        """Reads of `model` as `schema` instances or their JSON on this reader:
+        `get`, `get_one`, `first`, `list`, `count`, `exists`, `paginate`,
+        `paginate_cursor`, `stream` and `get_json`, `list_json`, `paginate_json`,
+        `paginate_cursor_json` (projected.py). Planned once per (model, schema)."""
+        return Projected(model, schema, self)
 
-    async def get_one(self, model: type[Any], key: Any, *, as_: type[SchemaT]) -> SchemaT:
-        """Like `get()`; raises `NotFoundError` when there is no such row."""
-        found: SchemaT | None = await projection_for(model, as_).get(self, key)
-        if found is None:
-            raise NotFoundError(model, key)
-        return found
-
-    async def list(
-        self,
-        model: type[Any],
-        *filters: Any,
-        order_by: Sequence[Any] | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-        as_: type[SchemaT],
-        **equals: Any,
-    ) -> builtins.list[SchemaT]:
-        """Rows of `model` matching `filters` and `equals`, ordered by `order_by` (default:
-        the primary key), as `as_` instances: `Repository.list(..., as_=)` without a
-        session."""
-        projection = projection_for(model, as_)
-        found: builtins.list[SchemaT] = await self._list(
-            projection, filters, order_by, offset, limit, equals, plain=False
-        )
-        return found
-
-    # --- reads as JSON --------------------------------------------------------------------
-
-    async def get_json(self, model: type[Any], key: Any, *, as_: type[BaseModel]) -> bytes:
-        """`get_one()`'s instance as JSON bytes, by alias, as FastAPI writes a
-        `response_model=as_` body; raises `NotFoundError` when there is no such row.
-
-        Built from the row without the instance where the schema's JSON allows it
-        (schema_json.py): for a response body, this is the fastest read there is."""
-        projection = projection_for(model, as_)
-        serializer = projection.json_serializer(many=False)
-        found = await projection.get(self, key, plain=serializer.plain)
-        if found is None:
-            raise NotFoundError(model, key)
-        return serializer.dump(found)
-
-    async def list_json(
-        self,
-        model: type[Any],
-        *filters: Any,
-        order_by: Sequence[Any] | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-        as_: type[BaseModel],
-        **equals: Any,
-    ) -> bytes:
-        """`list()`'s instances as a JSON array, as `get_json()` writes one."""
-        projection = projection_for(model, as_)
-        serializer = projection.json_serializer(many=True)
-        found = await self._list(
-            projection, filters, order_by, offset, limit, equals, plain=serializer.plain
-        )
-        return serializer.dump(found)
-
-    async def _list(
-        self,
-        projection: Projection[Any],
-        filters: Sequence[Any],
-        order_by: Sequence[Any] | None,
-        offset: int,
-        limit: int | None,
-        equals: dict[str, Any],
-        *,
-        plain: bool,
-    ) -> builtins.list[Any]:
-        if offset < 0:
-            raise ValueError(f"offset must be >= 0, got {offset}")
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
-        if not (filters or order_by or equals):
-            return await projection.listing_all(self, offset, limit, plain=plain)
-        model = projection.model
-        statement = projection.select().where(*filters, *equals_clauses(model, equals))
-        statement = statement.order_by(*ordering(model, order_by))
-        if offset:
-            statement = statement.offset(offset)
-        if limit is not None:
-            statement = statement.limit(limit)
-        return await projection.all(self, statement, plain=plain)
+    @property
+    def closed(self) -> bool:
+        """Whether the block that gave this reader has ended (its connection is back in
+        the pool): a stream still being read then raises instead of reading elsewhere."""
+        if self._raw is not None:
+            return not self._raw.is_valid
+        return self._core is not None and self._core.closed
 
     # --- the RowSource of projection.py ---------------------------------------------------
 

@@ -4,7 +4,7 @@ writes for its instances (by alias, as FastAPI's `response_model` does).
 Building a pydantic instance per row and then serialising it costs more than the read
 itself for a 100-row page (measured, HeroPublic: 139 us to build 100 instances, 88 us to
 dump them; 33 us to build 100 dicts, 43 us to dump them). The same fields declared on a
-TypedDict serialise dicts with the same per-field serializers, so `Reader.list_json()`
+TypedDict serialise dicts with the same per-field serializers, so `Projected.list_json()`
 skips the instances altogether.
 
 Only where that is provably the same output: a schema whose serialisation has hooks of

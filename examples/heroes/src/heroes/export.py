@@ -79,7 +79,8 @@ async def _export(database: Database, format: ExportFormat, output: Path | None)
         )
         with progress:
             task = progress.add_task("export", total=total)
-            counted = _Counter(heroes.stream_rows(BATCH_SIZE, columns=COLUMNS), progress, task)
+            rows = heroes.stream_rows(batch_size=BATCH_SIZE, columns=COLUMNS)
+            counted = _Counter(rows, progress, task)
             chunks = (
                 encode_csv(counted.rows(), columns=COLUMNS)
                 if format is ExportFormat.csv

@@ -37,7 +37,7 @@ class Notifier:
         # tear down the connection the client may reuse. Log it and let it go.
         try:
             async with self.db.reader() as reader:
-                hero = await reader.get(Hero, hero_id, as_=HeroPublic)
+                hero = await reader.project(Hero, HeroPublic).get(hero_id)
         except (DatabaseError, SQLAlchemyError, OSError):
             logger.warning("notification for hero %s not sent", hero_id, exc_info=True)
             return

@@ -56,9 +56,10 @@ async def paginated_heroes(
     session: SessionDep,
     page: Annotated[int, Query(ge=1, le=INT_MAX)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 10,
-) -> Page[Hero]:
+) -> Page[HeroPublic]:
     """Numbered pages in id order, with the total."""
-    return await Repository(Hero, session).paginate(page, size, max_size=100)
+    heroes = Repository(Hero, session).project(HeroPublic)
+    return await heroes.paginate(page=page, size=size, max_size=100)
 
 
 @router.get("/cursor", response_model=CursorPage[HeroPublic])
@@ -68,11 +69,11 @@ async def cursor_heroes(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     after: Annotated[str | None, Query(max_length=4096)] = None,
     order_by: Annotated[list[SortKey] | None, Query()] = None,
-) -> CursorPage[Hero]:
+) -> CursorPage[HeroPublic]:
     """Keyset pages over `order_by` (repeatable, e.g. `order_by=age&order_by=-name`) plus
     id. Pass `next_cursor` as `after`; a tampered or foreign cursor is a 400."""
-    return await Repository(Hero, session).paginate_cursor(
-        limit, after=after, order_by=_order(order_by or ["id"]),
+    return await Repository(Hero, session).project(HeroPublic).paginate_cursor(
+        limit=limit, after=after, order_by=_order(order_by or ["id"]),
         secret=_cursor_codec(request), max_size=100,
     )
 
@@ -88,7 +89,7 @@ async def export_heroes(
     async def body() -> AsyncIterator[bytes]:
         # The session lives as long as the response body, not the request handler.
         async with database.session() as session:
-            rows = Repository(Hero, session).stream_rows(1000, columns=EXPORT_COLUMNS)
+            rows = Repository(Hero, session).stream_rows(batch_size=1000, columns=EXPORT_COLUMNS)
             chunks = encode_csv(rows, columns=EXPORT_COLUMNS) if format == "csv" else (
                 encode_ndjson(rows)
             )

@@ -42,14 +42,14 @@ async def read_heroes(
 ) -> Response:
     """Heroes ordered by id."""
     async with database_of(request).reader() as reader:
-        body = await reader.list_json(Hero, offset=offset, limit=limit, as_=HeroPublic)
+        body = await reader.project(Hero, HeroPublic).list_json(offset=offset, limit=limit)
     return json_response(body)
 
 
 @router.get("/{hero_id}", response_model=HeroPublicWithTeam)
 async def read_hero(hero_id: HeroId, request: Request) -> Response:
     async with database_of(request).reader() as reader:
-        body = await reader.get_json(Hero, hero_id, as_=HeroPublicWithTeam)
+        body = await reader.project(Hero, HeroPublicWithTeam).get_json(hero_id)
     return json_response(body)
 
 

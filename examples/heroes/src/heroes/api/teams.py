@@ -33,14 +33,14 @@ async def read_teams(
 ) -> Response:
     """Teams ordered by id."""
     async with database_of(request).reader() as reader:
-        body = await reader.list_json(Team, offset=offset, limit=limit, as_=TeamPublic)
+        body = await reader.project(Team, TeamPublic).list_json(offset=offset, limit=limit)
     return json_response(body)
 
 
 @router.get("/{team_id}", response_model=TeamPublicWithHeroes)
 async def read_team(team_id: TeamId, request: Request) -> Response:
     async with database_of(request).reader() as reader:
-        body = await reader.get_json(Team, team_id, as_=TeamPublicWithHeroes)
+        body = await reader.project(Team, TeamPublicWithHeroes).get_json(team_id)
     return json_response(body)
 
 
