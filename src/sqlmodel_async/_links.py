@@ -187,7 +187,7 @@ class LinkWriter:
         for clause in self.backend.membership(self.far, far_keys):
             statement = sa.delete(self.table).where(self.near == key, clause)
             result = await self._execute(statement)
-            deleted += result.rowcount  # type: ignore[attr-defined]
+            deleted += result.rowcount
         return deleted
 
     async def _insert(self, key: Any, rows: dict[Any, dict[str, Any]]) -> int:
