@@ -15,11 +15,17 @@ class Base(SQLModel, registry=registry()):
 metadata = Base.metadata
 
 
-class RTeam(Base, table=True):
+class RTeamBase(SQLModel):
+    """The fields a team and its response schemas share (how `check_response_models`
+    knows which table a schema describes)."""
+
+    name: str
+
+
+class RTeam(RTeamBase, Base, table=True):
     __tablename__ = "r_team"
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str
     heroes: list["RHero"] = Relationship(back_populates="team", passive_deletes=True)
 
 
@@ -104,17 +110,15 @@ class HeroWithLevels(SQLModel):
     powers: list[HeroPowerPublic] = []
 
 
-class TeamWithPowerfulHeroes(SQLModel):
+class TeamWithPowerfulHeroes(RTeamBase):
     """Three levels: a team, its heroes, their powers with levels."""
 
     id: int
-    name: str
     heroes: list[HeroWithLevels] = []
 
 
-class TeamPublic(SQLModel):
+class TeamPublic(RTeamBase):
     id: int
-    name: str
 
 
 class TeamWithHeroes(TeamPublic):
