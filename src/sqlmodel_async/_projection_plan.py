@@ -132,8 +132,9 @@ def _through_link(
                 target.local_table, prop.secondaryjoin
             )
         else:
-            # The far side's key order, as the far rows would come.
-            order, join = [link_far, *link_model.primary_key], None
+            # The far side's key order, as the far rows would come (then the link's key).
+            order = list(dict.fromkeys([link_far, *link_model.primary_key]))
+            join = None
         return Related(name, child, True, position, link_parent, join, order)
     child = _child(child_of, target.class_, nested, where)
     order = list(prop.order_by) if prop.order_by else list(target.primary_key)
