@@ -165,7 +165,7 @@ class LinkWriter:
             column = str(self.far.key)
             detail = f"{column} {', '.join(map(str, missing))}: no such {self.far_model.__name__}"
             error = ForeignKeyError(f"{self.where}: {detail}", column=column, detail=detail)
-            error.missing = missing  # type: ignore[attr-defined]
+            error.missing = missing
             raise error
 
     async def _execute(self, statement: Any, parameters: Any = None) -> Any:

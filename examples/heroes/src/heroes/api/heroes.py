@@ -37,7 +37,7 @@ async def create_hero(
     try:
         created = await heroes.create(hero)
     except ForeignKeyError as error:
-        if hero.powers and getattr(error, "missing", None):
+        if hero.powers and error.missing:
             return unknown_powers(error, hero.powers, at=("body", "powers"))
         raise
     assert created.id is not None

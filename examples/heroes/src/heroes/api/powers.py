@@ -110,7 +110,7 @@ def unknown_powers(
 ) -> JSONResponse:
     """422 naming each link whose power does not exist (FastAPI's error shape); `at`: where
     the links are in the request."""
-    missing = set(getattr(error, "missing", None) or ())
+    missing = set(error.missing or ())
     detail: list[dict[str, Any]] = [
         {
             "loc": [*at, index, "power_id"],
