@@ -246,8 +246,9 @@ class Database:
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Reader]:
-        """A `Reader` (reader.py): schema reads (`as_=`) on one pooled connection, with no
-        session and no transaction; the fast path for request handlers that only read.
+        """A `Reader` (reader.py): schema reads (`reader.project(Model, Schema)`) on one
+        pooled connection, with no session and no transaction; the fast path for request
+        handlers that only read.
 
         Callers beyond the pool's size wait here in arrival order (one asyncio.Semaphore)
         rather than in the pool's own queue (a timed wait each, no order): measured with

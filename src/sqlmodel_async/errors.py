@@ -72,6 +72,8 @@ class ForeignKeyError(ConflictError):
     (`missing_reference`), or, deleting, the row is still referenced by others."""
 
     missing_reference: bool = True
+    #: The keys that name no row, where they are known (link writes check them first).
+    missing: list[Any] | None = None
 
 
 class ConcurrentUpdateError(ConflictError):

@@ -11,16 +11,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+import types
+import typing
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import exc as orm_exc
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .database import Database
@@ -38,6 +42,7 @@ from .errors import (
     translate,
 )
 from .pagination import InvalidCursorError, InvalidPageError
+from .projection import projection_for
 
 logger = logging.getLogger("sqlmodel_async.fastapi")
 
@@ -190,3 +195,80 @@ def add_exception_handlers(app: FastAPI) -> None:
         OSError,
     ):
         app.add_exception_handler(error_type, _handle)
+
+
+# --- start-up check of the response schemas ---------------------------------------------
+
+
+def check_response_models(
+    app: FastAPI, *, models: Iterable[type[SQLModel]] | None = None
+) -> list[tuple[type[Any], type[BaseModel]]]:
+    """Plan the projection of every response schema of `app`'s routes onto the table model
+    it describes, so that a schema that cannot be read (a field that is neither a column
+    nor a relationship, a relationship of an unsupported shape) fails when the app starts,
+    with the route, the schema and the field named, instead of at its first request.
+
+    A schema describes a table model when both derive from a common base holding fields
+    (SQLModel's pattern: `HeroPublic(HeroBase)` and `Hero(HeroBase, table=True)`); nested
+    schemas are planned with their parent. `models`: the table models to consider (by
+    default every table model defined). Returns the (model, schema) pairs planned.
+
+    >>> app = create_app()
+    >>> check_response_models(app)  # at start-up, e.g. in the lifespan
+    """
+    tables = list(models) if models is not None else _table_models(SQLModel)
+    planned: list[tuple[type[Any], type[BaseModel]]] = []
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or route.response_model is None:
+            continue
+        for schema in dict.fromkeys(_schemas_in(route.response_model)):
+            for model in tables:
+                if (model, schema) in planned or not _describes(schema, model):
+                    continue
+                try:
+                    projection_for(model, schema)
+                except TypeError as error:
+                    methods = ",".join(sorted(route.methods or ()))
+                    raise TypeError(
+                        f"{methods} {route.path}: the response schema {schema.__name__} cannot "
+                        f"be read from {model.__name__}: {error}"
+                    ) from error
+                planned.append((model, schema))
+    return planned
+
+
+def _table_models(base: type[Any]) -> list[type[Any]]:
+    found: list[type[Any]] = []
+    for subclass in base.__subclasses__():
+        if hasattr(subclass, "__table__") and subclass not in found:
+            found.append(subclass)
+        found.extend(m for m in _table_models(subclass) if m not in found)
+    return found
+
+
+def _schemas_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    """The schemas a response annotation returns: `S`, `list[S]`, `S | None`, `Page[S]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        generic = getattr(annotation, "__pydantic_generic_metadata__", None) or {}
+        if generic.get("args"):
+            for argument in generic["args"]:
+                yield from _schemas_in(argument)
+        elif not hasattr(annotation, "__table__"):
+            yield annotation
+        return
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        yield from _schemas_in(typing.get_args(annotation)[0])
+        return
+    if origin in (typing.Union, types.UnionType) or origin in (list, tuple, set, frozenset):
+        for argument in typing.get_args(annotation):
+            yield from _schemas_in(argument)
+        return
+    if origin is not None and typing.get_args(annotation):  # Sequence[S], dict[str, S]...
+        for argument in typing.get_args(annotation):
+            yield from _schemas_in(argument)
+
+
+def _describes(schema: type[BaseModel], model: type[Any]) -> bool:
+    shared = set(schema.__mro__) & set(model.__mro__) - set(SQLModel.__mro__)
+    return any(getattr(base, "model_fields", None) for base in shared)

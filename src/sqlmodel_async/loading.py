@@ -1,9 +1,13 @@
 """Eager-load options from relationship attributes, and the lazy-load guard.
 
 `load=[Hero.team, (Team.heroes, Hero.items)]` becomes the right loader options: a many-to-one
-is joined into the same query, a collection is loaded with one extra `SELECT ... IN` (a joined
-collection would multiply rows). A relationship that was not loaded and is read outside
-`await` raises `LazyLoadError` naming it and the fix, instead of SQLAlchemy's MissingGreenlet.
+is joined into the same query, a collection (one-to-many, or many-to-many through its link
+table) is loaded with one extra `SELECT ... IN` per level (a joined collection would multiply
+rows). A tuple is a path, each step a relationship of the previous step's target:
+`load=[Team.heroes, (Team.heroes, Hero.powers)]` loads the teams' heroes and their powers,
+`(Category.children, Category.children)` two levels of a tree. A relationship that was not
+loaded and is read outside `await` raises `LazyLoadError` naming it and the fix, instead of
+SQLAlchemy's MissingGreenlet.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._repository_base import Filter, ModelT, Order
 from ._repository_browse import BrowseMethods
 from ._repository_bulk import BulkMethods
+from ._repository_links import LinkMethods
 from ._repository_reads import ReadMethods
 from ._repository_writes import WriteMethods
 
@@ -17,7 +18,8 @@ __all__ = ["Filter", "Order", "Repository"]
 
 
 class Repository(
-    ReadMethods[ModelT], WriteMethods[ModelT], BulkMethods[ModelT], BrowseMethods[ModelT]
+    ReadMethods[ModelT], WriteMethods[ModelT], BulkMethods[ModelT], BrowseMethods[ModelT],
+    LinkMethods[ModelT],
 ):
     """Typed reads and writes of one table model through one session.
 

@@ -71,8 +71,23 @@ def _many(item: Any) -> Any:
     return list.__class_getitem__(item)
 
 
+#: The schemas whose TypedDict is being made: a schema that nests itself (a tree) meets
+#: itself again, and is written from instances instead.
+_making: set[type[BaseModel]] = set()
+
+
 @cache
 def _typed_dict(schema: type[BaseModel]) -> Any:
+    if schema in _making:
+        raise _Unsupported(schema)
+    _making.add(schema)
+    try:
+        return _mirror(schema)
+    finally:
+        _making.discard(schema)
+
+
+def _mirror(schema: type[BaseModel]) -> Any:
     decorators = schema.__pydantic_decorators__
     if decorators.field_serializers or decorators.model_serializers:
         raise _Unsupported(schema)

@@ -38,7 +38,7 @@ def _no_nul(value: str) -> str:
 Text = Annotated[str, StringConstraints(max_length=NAME_LENGTH), AfterValidator(_no_nul)]
 DbInt = Annotated[int, Interval(ge=INT_MIN, le=INT_MAX)]
 #: NaN and infinities: MariaDB refuses them and JSON cannot carry them back.
-Power = FiniteFloat
+PowerLevel = FiniteFloat
 
 #: Hero names compare exactly (case and accents) on every backend: MariaDB's default
 #: collation is case-insensitive, which would make "batman" a duplicate of "Batman" there.
@@ -105,7 +105,7 @@ class HeroBase(SQLModel):
         default=None, foreign_key="team.id", ondelete="SET NULL", index=True
     )
     # Double, not FLOAT: MariaDB's single-precision FLOAT would turn 95.3 into 95.3000030517578.
-    power_level: Power = Field(default=50.0, sa_type=sa.Double)
+    power_level: PowerLevel = Field(default=50.0, sa_type=sa.Double)
 
 
 #: Optimistic concurrency: the ORM writes a hero with `WHERE version = <the version read>`
@@ -126,6 +126,11 @@ class Hero(HeroBase, table=True):
         passive_deletes=True,
         sa_relationship_kwargs={"order_by": "Item.id"},
     )
+    # Through the link table (HeroPowerLink, below): named, as the link model comes later.
+    powers: list["Power"] = Relationship(
+        back_populates="heroes", passive_deletes=True,
+        sa_relationship_kwargs={"secondary": "heropowerlink"},
+    )
 
 
 class HeroCreate(HeroBase):
@@ -143,7 +148,7 @@ class HeroUpdate(SQLModel):
     secret_name: Text | None = None
     age: DbInt | None = None
     team_id: DbInt | None = None
-    power_level: Power | None = None
+    power_level: PowerLevel | None = None
 
     _required_stay_set = field_validator("name", "secret_name", "power_level")(_not_null)
 
@@ -212,3 +217,72 @@ class TransferLogPublic(SQLModel):
     from_team_id: int | None
     to_team_id: int | None
     transferred_at: datetime
+
+
+# --- powers -----------------------------------------------------------------------------
+
+
+class PowerBase(SQLModel):
+    name: Text = Field(sa_type=NameType, unique=True)
+
+
+class HeroPowerLinkBase(SQLModel):
+    level: DbInt
+
+
+class HeroPowerLink(HeroPowerLinkBase, table=True):
+    """A hero has a power at a level. The links go with their hero (CASCADE); a power
+    that heroes have cannot be deleted (RESTRICT)."""
+
+    hero_id: int = Field(foreign_key="hero.id", primary_key=True, ondelete="CASCADE")
+    power_id: int = Field(
+        foreign_key="power.id", primary_key=True, ondelete="RESTRICT", index=True
+    )
+    # The link rows' own view of both ends (a power's heroes with their levels); the
+    # many-to-many Hero.powers / Power.heroes write the same rows.
+    hero: Hero = Relationship(sa_relationship_kwargs={"overlaps": "powers,heroes"})
+    power: "Power" = Relationship(sa_relationship_kwargs={"overlaps": "powers,heroes"})
+
+
+class Power(PowerBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    heroes: list[Hero] = Relationship(
+        back_populates="powers", link_model=HeroPowerLink, passive_deletes=True
+    )
+
+
+class PowerCreate(PowerBase):
+    pass
+
+
+class PowerPublic(PowerBase):
+    id: int
+
+
+class PowerLink(SQLModel):
+    """One of a hero's powers as a client writes it: `{"power_id": 1, "level": 3}`."""
+
+    power_id: DbInt
+    level: DbInt
+
+
+class HeroPowerPublic(HeroPowerLinkBase):
+    """One of a hero's powers as the API answers it: `{"level": 3, "power": {...}}`."""
+
+    power: PowerPublic
+
+
+class PowerHeroPublic(HeroPowerLinkBase):
+    """One of a power's heroes: `{"level": 3, "hero": {...}}`."""
+
+    hero: HeroPublic
+
+
+class PowerPublicWithHeroes(PowerPublic):
+    heroes: list[PowerHeroPublic] = []
+
+
+class HeroCreateWithPowers(HeroCreate):
+    """`POST /heroes/`: a hero, and optionally its powers (written in the same transaction)."""
+
+    powers: list[PowerLink] | None = None

@@ -19,9 +19,13 @@ from sqlmodel_async import ConcurrentUpdateError, Database, NotFoundError, Repos
 from .models import (
     Hero,
     HeroCreate,
+    HeroCreateWithPowers,
     HeroUpdate,
     Item,
     ItemCreate,
+    Power,
+    PowerCreate,
+    PowerLink,
     Team,
     TeamCreate,
     TeamUpdate,
@@ -47,9 +51,14 @@ class HeroService:
         self.db = database
 
     async def create(self, data: HeroCreate) -> Hero:
+        """The hero, and its powers when `data` gives some (HeroCreateWithPowers): both
+        or neither; an unknown power is a `ForeignKeyError` naming it."""
         _require(data, HeroCreate)
         async with self.db.transaction() as session:
-            return await Repository(Hero, session).create(data)
+            if isinstance(data, HeroCreateWithPowers) and data.powers:
+                return await Repository(Hero, session).create_with_links(data)
+            fields = data.model_dump(exclude={"powers"})
+            return await Repository(Hero, session).create(fields)
 
     async def list(self, *, offset: int = 0, limit: int = 100) -> Sequence[Hero]:
         """Heroes in id order, so pages are stable."""
@@ -166,3 +175,22 @@ class TeamService:
         async with self.db.transaction() as session:
             if not await Repository(Team, session).delete(team_id):
                 raise NotFoundError(Team, team_id)
+
+
+class PowerService:
+    """Powers, and which heroes have them at which level."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    async def create(self, data: PowerCreate) -> Power:
+        _require(data, PowerCreate)
+        async with self.db.transaction() as session:
+            return await Repository(Power, session).create(data)
+
+    async def set_hero_powers(self, hero_id: int, links: Sequence[PowerLink]) -> int:
+        """The hero's powers become `links`, atomically: `NotFoundError` for an unknown
+        hero, `ForeignKeyError` naming unknown powers, and then nothing changes. A power
+        given twice counts once (the last level given)."""
+        async with self.db.transaction() as session:
+            return await Repository(Hero, session).set_links(hero_id, Hero.powers, links)

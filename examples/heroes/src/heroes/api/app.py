@@ -7,7 +7,7 @@ import importlib
 from fastapi import APIRouter, FastAPI
 
 from sqlmodel_async import CursorCodec, Database
-from sqlmodel_async.fastapi import add_exception_handlers, lifespan
+from sqlmodel_async.fastapi import add_exception_handlers, check_response_models, lifespan
 
 from ..migrations import prepare_schema
 from ..notifications import Notifier
@@ -28,6 +28,7 @@ ROUTER_MODULES = [
     "heroes.api.teams",
     "heroes.api.transfers",
     "heroes.api.items",
+    "heroes.api.powers",
     "heroes.api.health",
 ]
 
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for name in ROUTER_MODULES:
         router: APIRouter = importlib.import_module(name).router
         add_routes(app, router)
+    # Every response schema planned now: one that cannot be read fails here, at boot.
+    check_response_models(app)
     return app
 
 

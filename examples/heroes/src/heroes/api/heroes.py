@@ -6,10 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
+from sqlmodel_async import ForeignKeyError
 from sqlmodel_async.fastapi import database_of
 
-from ..models import INT_MAX, Hero, HeroCreate, HeroPublic, HeroPublicWithTeam, HeroUpdate
+from ..models import (
+    INT_MAX,
+    Hero,
+    HeroCreateWithPowers,
+    HeroPublic,
+    HeroPublicWithTeam,
+    HeroUpdate,
+)
 from .deps import HeroId, HeroServiceDep, NotifierDep
+from .powers import unknown_powers
 from .reads import json_response
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
@@ -17,13 +26,20 @@ router = APIRouter(prefix="/heroes", tags=["heroes"])
 
 @router.post("/", response_model=HeroPublic)
 async def create_hero(
-    hero: HeroCreate,
+    hero: HeroCreateWithPowers,
     heroes: HeroServiceDep,
     notifier: NotifierDep,
     background_tasks: BackgroundTasks,
-) -> Hero:
-    """Create a hero (an `id` in the body is ignored); a duplicate name is a 409."""
-    created = await heroes.create(hero)
+) -> Hero | Response:
+    """Create a hero (an `id` in the body is ignored); a duplicate name is a 409. With
+    `powers`, the hero and its powers are written together (an unknown power: 422 naming
+    it, and no hero)."""
+    try:
+        created = await heroes.create(hero)
+    except ForeignKeyError as error:
+        if hero.powers and error.missing:
+            return unknown_powers(error, hero.powers, at=("body", "powers"))
+        raise
     assert created.id is not None
     background_tasks.add_task(notifier.hero_created, created.id)
     return created
