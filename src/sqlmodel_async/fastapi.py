@@ -37,6 +37,7 @@ from .errors import (
     TransientError,
     translate,
 )
+from .filters import InvalidFilterError
 from .pagination import InvalidCursorError, InvalidPageError
 
 logger = logging.getLogger("sqlmodel_async.fastapi")
@@ -120,7 +121,7 @@ def error_response(error: BaseException) -> JSONResponse:
     error = translate(error)
     if isinstance(error, InvalidCursorError):
         return JSONResponse({"detail": error.detail}, status_code=400)
-    if isinstance(error, InvalidPageError):
+    if isinstance(error, InvalidPageError | InvalidFilterError):
         detail = [{"loc": ["query", error.column], "msg": error.message, "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
     if isinstance(error, NotFoundError):
