@@ -123,7 +123,7 @@ class CursorCodec:
         except (ValueError, TypeError):
             raise InvalidCursorError("malformed") from None
         if version != _CURSOR_VERSION or scope != _scope(keyset, binding):
-            raise InvalidCursorError("issued for another model, order or filter")
+            raise InvalidCursorError("issued for another model or order, or other filters")
         if not isinstance(values, list) or len(values) != len(keyset.columns):
             raise InvalidCursorError("malformed")
         try:
