@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
+from sqlmodel_async import FilterQuery
 from sqlmodel_async.fastapi import database_of
 
 from ..models import INT_MAX, Hero, HeroCreate, HeroPublic, HeroPublicWithTeam, HeroUpdate
 from .deps import HeroId, HeroServiceDep, NotifierDep
+from .filters import HeroFilters
 from .reads import json_response
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
@@ -37,12 +39,16 @@ async def create_hero(
 @router.get("/", response_model=list[HeroPublic])
 async def read_heroes(
     request: Request,
+    filters: Annotated[FilterQuery[Hero], HeroFilters.depends()],
     offset: Annotated[int, Query(ge=0, le=INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
 ) -> Response:
-    """Heroes ordered by id."""
+    """Heroes ordered by id (or by `sort`), filtered by the parameters below."""
     async with database_of(request).reader() as reader:
-        body = await reader.list_json(Hero, offset=offset, limit=limit, as_=HeroPublic)
+        body = await reader.list_json(
+            Hero, *filters, order_by=filters.order_by, offset=offset, limit=limit,
+            as_=HeroPublic,
+        )
     return json_response(body)
 
 

@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from sqlmodel_async import FilterQuery
 from sqlmodel_async.fastapi import database_of
 
 from ..models import INT_MAX, Team, TeamCreate, TeamPublic, TeamPublicWithHeroes, TeamUpdate
 from .deps import TeamId, TeamServiceDep
+from .filters import TeamFilters
 from .reads import json_response
 
 router = APIRouter(prefix="/teams", tags=["teams"])
@@ -28,12 +30,16 @@ async def create_team(team: TeamCreate, teams: TeamServiceDep) -> Team:
 @router.get("/", response_model=list[TeamPublic])
 async def read_teams(
     request: Request,
+    filters: Annotated[FilterQuery[Team], TeamFilters.depends()],
     offset: Annotated[int, Query(ge=0, le=INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
 ) -> Response:
-    """Teams ordered by id."""
+    """Teams ordered by id (or by `sort`), filtered by the parameters below."""
     async with database_of(request).reader() as reader:
-        body = await reader.list_json(Team, offset=offset, limit=limit, as_=TeamPublic)
+        body = await reader.list_json(
+            Team, *filters, order_by=filters.order_by, offset=offset, limit=limit,
+            as_=TeamPublic,
+        )
     return json_response(body)
 
 
