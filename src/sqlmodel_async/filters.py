@@ -241,14 +241,22 @@ class FilterSet(Generic[ModelT]):
     @classmethod
     def depends(cls, *, strict: bool = True) -> Any:
         """`Depends(...)` giving this set's `FilterQuery` for the request:
-        `filters: Annotated[FilterQuery[Hero], HeroFilters.depends()]`. Each parameter is
-        described in OpenAPI; a wrong value, an unknown filter field or operator, or an
-        unknown sort key is a 422 naming it. `strict=True` also refuses any query
-        parameter the endpoint does not declare (a misspelt filter must not return every
-        row)."""
+        `filters: Annotated[FilterQuery[Hero], HeroFilters.depends()]`. A wrong value, an
+        unknown filter field or operator, or an unknown sort key is a 422 naming it.
+        `strict=True` also refuses any query parameter the endpoint does not declare (a
+        misspelt filter must not return every row). Describe the parameters in OpenAPI
+        with the route's `openapi_extra=HeroFilters.openapi()`."""
         from ._filter_params import dependency  # FastAPI is an optional extra
 
         return dependency(cls, strict=strict)
+
+    @classmethod
+    def openapi(cls) -> dict[str, Any]:
+        """The filter and sort parameters for a route's `openapi_extra=`: each one's name,
+        value schema (the field's type; a list for in/not_in, with its cap) and meaning."""
+        from ._filter_params import openapi
+
+        return openapi(cls)
 
 
 def _dedupe_sort(keys: Sequence[str]) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ SortKey = Literal[
     "team_id", "-team_id",
 ]
 HeroFiltersDep = Annotated[FilterQuery[Hero], HeroFilters.depends()]
+HERO_FILTERS = HeroFilters.openapi()  # the filter parameters in the OpenAPI document
 #: The exported columns, in HeroPublic's order.
 EXPORT_COLUMNS = list(HeroPublic.model_fields)
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
@@ -54,7 +55,7 @@ def _cursor_codec(request: Request) -> CursorCodec | None:
     return codec if isinstance(codec, CursorCodec) else None
 
 
-@router.get("/paginated", response_model=Page[HeroPublic])
+@router.get("/paginated", response_model=Page[HeroPublic], openapi_extra=HERO_FILTERS)
 async def paginated_heroes(
     session: SessionDep,
     filters: HeroFiltersDep,
@@ -67,7 +68,7 @@ async def paginated_heroes(
     )
 
 
-@router.get("/cursor", response_model=CursorPage[HeroPublic])
+@router.get("/cursor", response_model=CursorPage[HeroPublic], openapi_extra=HERO_FILTERS)
 async def cursor_heroes(
     request: Request,
     session: SessionDep,
@@ -91,7 +92,7 @@ async def cursor_heroes(
     )
 
 
-@router.get("/export")
+@router.get("/export", openapi_extra=HERO_FILTERS)
 async def export_heroes(
     database: DatabaseDep,
     filters: HeroFiltersDep,

@@ -36,7 +36,7 @@ async def create_hero(
 # `database_of(request)` rather than DatabaseDep: no dependency to resolve per request.
 
 
-@router.get("/", response_model=list[HeroPublic])
+@router.get("/", response_model=list[HeroPublic], openapi_extra=HeroFilters.openapi())
 async def read_heroes(
     request: Request,
     filters: Annotated[FilterQuery[Hero], HeroFilters.depends()],

@@ -27,7 +27,7 @@ async def create_team(team: TeamCreate, teams: TeamServiceDep) -> Team:
 # `database_of(request)` rather than DatabaseDep: no dependency to resolve per request.
 
 
-@router.get("/", response_model=list[TeamPublic])
+@router.get("/", response_model=list[TeamPublic], openapi_extra=TeamFilters.openapi())
 async def read_teams(
     request: Request,
     filters: Annotated[FilterQuery[Team], TeamFilters.depends()],
