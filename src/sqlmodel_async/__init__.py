@@ -18,6 +18,7 @@ from .errors import (
     TransientError,
     translate,
 )
+from .filters import Filter, FilterQuery, FilterSet, InvalidFilterError, Sort
 from .loading import loader_options
 from .pagination import (
     CursorCodec,
@@ -43,11 +44,15 @@ __all__ = [
     "Database",
     "DatabaseError",
     "DuplicateKeyError",
+    "Filter",
+    "FilterQuery",
+    "FilterSet",
     "ForeignKeyError",
     "InsecureCursorSecretWarning",
     "IntegrityViolation",
     "InvalidCursorError",
     "InvalidDataError",
+    "InvalidFilterError",
     "InvalidPageError",
     "LazyLoadError",
     "NotFoundError",
@@ -57,6 +62,7 @@ __all__ = [
     "ReadOnlyError",
     "Reader",
     "Repository",
+    "Sort",
     "TransientError",
     "UTCDateTime",
     "is_transient",

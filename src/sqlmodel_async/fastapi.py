@@ -41,6 +41,7 @@ from .errors import (
     TransientError,
     translate,
 )
+from .filters import InvalidFilterError
 from .pagination import InvalidCursorError, InvalidPageError
 from .projection import projection_for
 
@@ -125,7 +126,7 @@ def error_response(error: BaseException) -> JSONResponse:
     error = translate(error)
     if isinstance(error, InvalidCursorError):
         return JSONResponse({"detail": error.detail}, status_code=400)
-    if isinstance(error, InvalidPageError):
+    if isinstance(error, InvalidPageError | InvalidFilterError):
         detail = [{"loc": ["query", error.column], "msg": error.message, "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
     if isinstance(error, NotFoundError):

@@ -7,7 +7,8 @@ never skip or repeat a row when rows are inserted or deleted between requests.
 
 The cursor carries the last row's order values, signed with HMAC-SHA256: a client cannot
 forge a position, and a cursor from another model, another order, or signed with another
-secret is refused with `InvalidCursorError` (HTTP 400).
+secret is refused with `InvalidCursorError` (HTTP 400). So is a cursor replayed with other
+filters: the signature covers a digest of the query's WHERE clause and its values.
 """
 
 from __future__ import annotations
@@ -95,15 +96,18 @@ class CursorCodec:
             raise ConfigurationError("the cursor secret must be at least 16 bytes long")
         self._key = key
 
-    def encode(self, keyset: Keyset, values: Sequence[Any]) -> str:
+    def encode(self, keyset: Keyset, values: Sequence[Any], *, binding: str = "") -> str:
+        """A cursor to the row after `values`. `binding` (see `filter_binding()`) ties it to
+        the filters of the query that issued it."""
         payload = json.dumps(
-            [_CURSOR_VERSION, keyset.scope, to_jsonable_python(list(values))],
+            [_CURSOR_VERSION, _scope(keyset, binding), to_jsonable_python(list(values))],
             separators=(",", ":"),
         ).encode()
         return f"{_b64(payload)}.{_b64(self._sign(payload))}"
 
-    def decode(self, keyset: Keyset, cursor: str) -> list[Any]:
-        """The order values in `cursor`, typed as the columns; raises InvalidCursorError."""
+    def decode(self, keyset: Keyset, cursor: str, *, binding: str = "") -> list[Any]:
+        """The order values in `cursor`, typed as the columns; raises InvalidCursorError,
+        also for a cursor issued with other filters (`binding`) than this query's."""
         body, dot, signature = cursor.partition(".")
         if not dot:
             raise InvalidCursorError("malformed")
@@ -118,8 +122,8 @@ class CursorCodec:
             version, scope, values = json.loads(payload)
         except (ValueError, TypeError):
             raise InvalidCursorError("malformed") from None
-        if version != _CURSOR_VERSION or scope != keyset.scope:
-            raise InvalidCursorError("issued for another model or order")
+        if version != _CURSOR_VERSION or scope != _scope(keyset, binding):
+            raise InvalidCursorError("issued for another model or order, or other filters")
         if not isinstance(values, list) or len(values) != len(keyset.columns):
             raise InvalidCursorError("malformed")
         try:
@@ -132,6 +136,43 @@ class CursorCodec:
 
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()
+
+
+def _scope(keyset: Keyset, binding: str) -> str:
+    # Without filters, the keyset's scope alone: cursors issued before filters existed
+    # stay valid.
+    return f"{keyset.scope}.{binding}" if binding else keyset.scope
+
+
+#: Compiled WHERE text by statement shape (SQLAlchemy's cache key): bounded, like
+#: SQLAlchemy's own compiled cache.
+_where_texts: dict[Any, str] = {}
+
+
+def filter_binding(statement: Any) -> str:
+    """A short digest of `statement`'s WHERE clause, its values included ("" when it has
+    none): a cursor signed with it is refused by a query with other filters.
+
+    The shape is compiled to text once (the generic SQL compiler: the same on every backend
+    and in every process); a request hashes that text with its bound values.
+    """
+    where = getattr(statement, "whereclause", None)
+    if where is None:
+        return ""
+    cache_key = where._generate_cache_key()
+    if cache_key is None:  # an element SQLAlchemy cannot cache: compiled every time
+        compiled = where.compile()
+        text = compiled.string
+        values: list[Any] = [compiled.params[name] for name in sorted(compiled.params)]
+    else:
+        text = _where_texts.get(cache_key.key, "")
+        if not text:
+            text = where.compile().string
+            if len(_where_texts) < 4096:
+                _where_texts[cache_key.key] = text
+        values = [bind.effective_value for bind in cache_key.bindparams]
+    body = json.dumps([text, to_jsonable_python(values, fallback=repr)], separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
 def _b64(data: bytes) -> str:
@@ -246,8 +287,9 @@ async def cursor_page(
     that `after` points at; `next_cursor` is None on the last page. `fetch(statement)`
     runs it, giving the items and each one's keyset values (default: ORM instances)."""
     check_size("limit", limit, max_size)
+    binding = filter_binding(statement)
     if after:
-        values = codec.decode(keyset, after)
+        values = codec.decode(keyset, after, binding=binding)
         statement = statement.where(keyset.after(values, backend))
     # One row more than asked tells whether there is a next page.
     statement = statement.order_by(None).order_by(*keyset.order_by()).limit(limit + 1)
@@ -260,5 +302,5 @@ async def cursor_page(
     if len(items) > limit:
         items = items[:limit]
         last = keyset.values_of(items[-1]) if keys is None else keys[limit - 1]
-        next_cursor = codec.encode(keyset, last)
+        next_cursor = codec.encode(keyset, last, binding=binding)
     return CursorPage(items=items, next_cursor=next_cursor)

@@ -44,6 +44,7 @@ from .pagination import (
     Page,
     check_size,
     codec_for,
+    filter_binding,
 )
 from .projection import Projection, RowSource, projection_for
 from .query import check_filters, check_option, equals_clauses, ordering
@@ -396,9 +397,11 @@ class Projected(Generic[SchemaT]):
         codec = codec_for(secret)
         statement = projection.select(*(column.column for column in keyset.columns))
         statement = statement.where(*filters, *equals_clauses(projection.model, equals))
+        # The cursor is signed with the query's filters: replayed with others, it is refused.
+        binding = filter_binding(statement)
         if after:
             statement = statement.where(
-                keyset.after(codec.decode(keyset, after), self._source.backend)
+                keyset.after(codec.decode(keyset, after, binding=binding), self._source.backend)
             )
         # One row more than asked tells whether there is a next page.
         statement = statement.order_by(*keyset.order_by()).limit(limit + 1)
@@ -406,7 +409,9 @@ class Projected(Generic[SchemaT]):
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
-            next_cursor = codec.encode(keyset, list(rows[-1][projection.width :]))
+            next_cursor = codec.encode(
+                keyset, list(rows[-1][projection.width :]), binding=binding
+            )
         return await projection.build(self._source, rows, plain=plain), next_cursor
 
     # --- streams --------------------------------------------------------------------------

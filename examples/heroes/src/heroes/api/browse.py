@@ -9,13 +9,15 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
-from sqlmodel_async import CursorCodec, CursorPage, Page, Repository
+from sqlmodel_async import CursorCodec, CursorPage, FilterQuery, Page, Repository
 from sqlmodel_async.fastapi import DatabaseDep, SessionDep
 from sqlmodel_async.streaming import encode_csv, encode_ndjson
 
 from ..models import INT_MAX, Hero, HeroPublic
+from .filters import HeroFilters
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
 
@@ -31,6 +33,8 @@ SortKey = Literal[
     "id", "-id", "name", "-name", "age", "-age", "power_level", "-power_level",
     "team_id", "-team_id",
 ]
+HeroFiltersDep = Annotated[FilterQuery[Hero], HeroFilters.depends()]
+HERO_FILTERS = HeroFilters.openapi()  # the filter parameters in the OpenAPI document
 #: The exported columns, in HeroPublic's order.
 EXPORT_COLUMNS = list(HeroPublic.model_fields)
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
@@ -51,45 +55,59 @@ def _cursor_codec(request: Request) -> CursorCodec | None:
     return codec if isinstance(codec, CursorCodec) else None
 
 
-@router.get("/paginated", response_model=Page[HeroPublic])
+@router.get("/paginated", response_model=Page[HeroPublic], openapi_extra=HERO_FILTERS)
 async def paginated_heroes(
     session: SessionDep,
+    filters: HeroFiltersDep,
     page: Annotated[int, Query(ge=1, le=INT_MAX)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> Page[HeroPublic]:
-    """Numbered pages in id order, with the total."""
+    """Numbered pages in id order (or by `sort`), with the total of the matching heroes."""
     heroes = Repository(Hero, session).project(HeroPublic)
-    return await heroes.paginate(page=page, size=size, max_size=100)
+    return await heroes.paginate(
+        *filters, page=page, size=size, order_by=filters.order_by, max_size=100
+    )
 
 
-@router.get("/cursor", response_model=CursorPage[HeroPublic])
+@router.get("/cursor", response_model=CursorPage[HeroPublic], openapi_extra=HERO_FILTERS)
 async def cursor_heroes(
     request: Request,
     session: SessionDep,
+    filters: HeroFiltersDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     after: Annotated[str | None, Query(max_length=4096)] = None,
     order_by: Annotated[list[SortKey] | None, Query()] = None,
 ) -> CursorPage[HeroPublic]:
-    """Keyset pages over `order_by` (repeatable, e.g. `order_by=age&order_by=-name`) plus
-    id. Pass `next_cursor` as `after`; a tampered or foreign cursor is a 400."""
+    """Keyset pages over `sort` (or `order_by`, repeatable: `order_by=age&order_by=-name`)
+    plus id, filtered by the parameters below. Pass `next_cursor` as `after`; a tampered or
+    foreign cursor, or one replayed with other filters or another order, is a 400."""
+    if order_by and filters.sort:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", "order_by"), "input": order_by,
+              "msg": "give the order as sort or as order_by, not both"}]
+        )
     return await Repository(Hero, session).project(HeroPublic).paginate_cursor(
-        limit=limit, after=after, order_by=_order(order_by or ["id"]),
+        *filters, limit=limit, after=after,
+        order_by=filters.order_by if filters.sort else _order(order_by or ["id"]),
         secret=_cursor_codec(request), max_size=100,
     )
 
 
-@router.get("/export")
+@router.get("/export", openapi_extra=HERO_FILTERS)
 async def export_heroes(
     database: DatabaseDep,
+    filters: HeroFiltersDep,
     format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
 ) -> StreamingResponse:
-    """Every hero in id order, streamed: NDJSON, or CSV with a header row. Server memory
-    stays bounded by one batch whatever the table size."""
+    """Every matching hero in id order (or by `sort`), streamed: NDJSON, or CSV with a
+    header row. Server memory stays bounded by one batch whatever the table size."""
 
     async def body() -> AsyncIterator[bytes]:
         # The session lives as long as the response body, not the request handler.
         async with database.session() as session:
-            rows = Repository(Hero, session).stream_rows(batch_size=1000, columns=EXPORT_COLUMNS)
+            rows = Repository(Hero, session).stream_rows(
+                *filters, batch_size=1000, order_by=filters.order_by, columns=EXPORT_COLUMNS
+            )
             chunks = encode_csv(rows, columns=EXPORT_COLUMNS) if format == "csv" else (
                 encode_ndjson(rows)
             )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
-from sqlmodel_async import ForeignKeyError
+from sqlmodel_async import FilterQuery, ForeignKeyError
 from sqlmodel_async.fastapi import database_of
 
 from ..models import (
@@ -18,6 +18,7 @@ from ..models import (
     HeroUpdate,
 )
 from .deps import HeroId, HeroServiceDep, NotifierDep
+from .filters import HeroFilters
 from .powers import unknown_powers
 from .reads import json_response
 
@@ -50,15 +51,18 @@ async def create_hero(
 # `database_of(request)` rather than DatabaseDep: no dependency to resolve per request.
 
 
-@router.get("/", response_model=list[HeroPublic])
+@router.get("/", response_model=list[HeroPublic], openapi_extra=HeroFilters.openapi())
 async def read_heroes(
     request: Request,
+    filters: Annotated[FilterQuery[Hero], HeroFilters.depends()],
     offset: Annotated[int, Query(ge=0, le=INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
 ) -> Response:
-    """Heroes ordered by id."""
+    """Heroes ordered by id (or by `sort`), filtered by the parameters below."""
     async with database_of(request).reader() as reader:
-        body = await reader.project(Hero, HeroPublic).list_json(offset=offset, limit=limit)
+        body = await reader.project(Hero, HeroPublic).list_json(
+            *filters, order_by=filters.order_by, offset=offset, limit=limit
+        )
     return json_response(body)
 
 

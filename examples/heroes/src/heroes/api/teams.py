@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from sqlmodel_async import FilterQuery
 from sqlmodel_async.fastapi import database_of
 
 from ..models import INT_MAX, Team, TeamCreate, TeamPublic, TeamPublicWithHeroes, TeamUpdate
 from .deps import TeamId, TeamServiceDep
+from .filters import TeamFilters
 from .reads import json_response
 
 router = APIRouter(prefix="/teams", tags=["teams"])
@@ -25,15 +27,18 @@ async def create_team(team: TeamCreate, teams: TeamServiceDep) -> Team:
 # `database_of(request)` rather than DatabaseDep: no dependency to resolve per request.
 
 
-@router.get("/", response_model=list[TeamPublic])
+@router.get("/", response_model=list[TeamPublic], openapi_extra=TeamFilters.openapi())
 async def read_teams(
     request: Request,
+    filters: Annotated[FilterQuery[Team], TeamFilters.depends()],
     offset: Annotated[int, Query(ge=0, le=INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
 ) -> Response:
-    """Teams ordered by id."""
+    """Teams ordered by id (or by `sort`), filtered by the parameters below."""
     async with database_of(request).reader() as reader:
-        body = await reader.project(Team, TeamPublic).list_json(offset=offset, limit=limit)
+        body = await reader.project(Team, TeamPublic).list_json(
+            *filters, order_by=filters.order_by, offset=offset, limit=limit
+        )
     return json_response(body)
 
 
