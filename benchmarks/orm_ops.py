@@ -320,6 +320,38 @@ def table(report: dict[str, Any], backend: str, shape: str) -> str:
     return "\n".join(lines)
 
 
+def summary_table(report: dict[str, Any]) -> str:
+    """Per backend and table: the ratios the targets are about."""
+    lines = [
+        "| backend | table | ours / best peer (geomean) | worst operation | "
+        "ours / SQLModel (geomean) | worst vs SQLModel | I, J, K / raw asyncpg |",
+        "|---|---|---:|---|---:|---|---|",
+    ]
+    for backend, shapes in report.get("ratios", {}).items():
+        for shape, summary in shapes.items():
+            per_op = summary["per_op"]
+
+            def worst(key: str, ops: dict[str, Any] = per_op) -> str:
+                found = {op: e[key] for op, e in ops.items() if key in e}
+                if not found:
+                    return ""
+                op = min(found, key=lambda o: found[o])
+                return f"{op} {found[op]:.2f}"
+
+            def mean(key: str, summary: dict[str, Any] = summary) -> str:
+                value = summary.get(key)
+                return "" if value is None else f"{value:.2f}"
+
+            raw = ", ".join(f"{per_op[op]['vs_raw']:.2f}" for op in ("I", "J", "K")
+                            if "vs_raw" in per_op.get(op, {}))
+            lines.append(
+                f"| {backend} | {SHAPES[int(shape)]} | {mean('geomean_vs_best_peer')} "
+                f"| {worst('vs_best_peer')} | {mean('geomean_vs_sqlmodel')} "
+                f"| {worst('vs_sqlmodel')} | {raw} |"
+            )
+    return "\n".join(lines)
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.orm_ops", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
