@@ -46,10 +46,14 @@ class TortoiseSide(Side):
 
         from ._orm_ops_tortoise import TORTOISE_TABLES
 
-        await Tortoise.init(
-            db_url=_tortoise_url(target), modules={"models": ["benchmarks._orm_ops_tortoise"]}
-        )
-        connection = Tortoise.get_connection("default")
+        # A connection named after the backend: Tortoise caches each model's statements
+        # by connection name, and the same models run on every backend in one process.
+        await Tortoise.init(config={
+            "connections": {target.backend: _tortoise_url(target)},
+            "apps": {"models": {"models": ["benchmarks._orm_ops_tortoise"],
+                                "default_connection": target.backend}},
+        })
+        connection = Tortoise.get_connection(target.backend)
         cascade = " CASCADE" if target.backend == "postgresql" else ""
         for table in reversed(TORTOISE_TABLES.values()):
             await connection.execute_script(f"DROP TABLE IF EXISTS {table}{cascade}")
@@ -59,6 +63,9 @@ class TortoiseSide(Side):
         from tortoise import Tortoise
 
         await Tortoise.close_connections()
+        reset = getattr(Tortoise, "_reset_apps", None)  # so that init() may run again
+        if reset is not None:
+            await reset()
 
     def table(self, shape: int) -> str:
         from ._orm_ops_tortoise import TORTOISE_TABLES

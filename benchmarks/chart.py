@@ -221,7 +221,8 @@ def draw_orm_ops(data: dict[str, Any], path: Path) -> None:
     shapes = sorted({shape for per in results.values() for shape in per})
     if not backends or not shapes:
         return
-    sides = list(data.get("sides", {}))
+    order = ("library", "tortoise", "piccolo", "sqlmodel", "asyncpg")
+    sides = sorted(data.get("sides", {}), key=lambda k: order.index(k) if k in order else 9)
     colours = {"library": "tab:green", "tortoise": "tab:blue", "piccolo": "tab:orange",
                "sqlmodel": "tab:gray", "asyncpg": "black"}
     ops = list("ABCDEFGHIJK")

@@ -64,6 +64,8 @@ from sqlmodel_async.database import DEFAULT_POOL_SIZE
 RESULTS = Path(__file__).parent / "results"
 LOGS = Path(tempfile.gettempdir()) / "sqlmodel_async_bench_http"
 LOGS.mkdir(exist_ok=True)
+#: Each server's log file (by pid): read when it fails to start, removed when it stops.
+_LOG_FILES: dict[int, Path] = {}
 HEROES = 10_000
 TEAMS = 100
 CONNECTIONS = 64
@@ -301,6 +303,8 @@ def start(
     process = subprocess.Popen(
         command, env=env, cwd=Path(__file__).parent.parent, stdout=log, stderr=log
     )
+    _LOG_FILES[process.pid] = Path(log.name)
+    log.close()  # the server has its own copy of the descriptor
     deadline = time.monotonic() + 120  # imports alone take 10 s on a busy 2-core machine
     while time.monotonic() < deadline:
         try:
@@ -311,7 +315,7 @@ def start(
             raise RuntimeError(f"{app} answered {error.code} to GET /heroes/1") from None
         except OSError:
             if process.poll() is not None:
-                tail = Path(log.name).read_text(errors="replace")[-2000:]
+                tail = _LOG_FILES[process.pid].read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"{app} exited with {process.returncode}:\n{tail}") from None
             time.sleep(0.2)
     stop(process)
@@ -342,6 +346,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    log = _LOG_FILES.pop(process.pid, None)
+    if log is not None:
+        log.unlink(missing_ok=True)
 
 
 def fetch(port: int, path: str) -> bytes:
@@ -485,16 +492,21 @@ def main() -> None:
     print(f"written to {RESULTS / 'http.json'}")
 
 
+def _ratio(value: float, baseline: float) -> float | None:
+    return round(value / baseline, 2) if baseline > 0 else None
+
+
 def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     print("\nratios (req/s, service / baseline):")
     ratios: dict[str, Any] = {}
     for case, measured in results.items():
         service = measured["service"]["req_per_s"]
         ratios[case] = {
-            f"service/{app}": round(service / measured[app]["req_per_s"], 2)
+            f"service/{app}": _ratio(service, measured[app]["req_per_s"])
             for app in BASELINES if app in measured
         }
-        print(f"  {case:24} " + "  ".join(f"{k} {v:.2f}x" for k, v in ratios[case].items()))
+        print(f"  {case:24} " + "  ".join(
+            f"{k} {'-' if v is None else f'{v:.2f}'}x" for k, v in ratios[case].items()))
     print("server CPU per request (median over rounds; us, lower is better):")
     for case, measured in results.items():
         cpu = {app: statistics.median(r["server_cpu_us_per_req"] for r in m["rounds"])
@@ -504,10 +516,13 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     print("targets (issue 7):")
     met = []
     for case, app, baseline, minimum in TARGETS:
-        ratio = results[case][app]["req_per_s"] / results[case][baseline]["req_per_s"]
+        ratio = _ratio(results[case][app]["req_per_s"], results[case][baseline]["req_per_s"])
+        if ratio is None:  # the baseline answered nothing (a timed-out round)
+            print(f"  {case:24} {app}/{baseline}: no ratio, {baseline} answered nothing")
+            continue
         ok = ratio >= minimum
         met.append({"case": case, "against": baseline, "minimum": minimum,
-                    "ratio": round(ratio, 2), "met": ok})
+                    "ratio": ratio, "met": ok})
         print(f"  {case:24} {app}/{baseline} {ratio:.2f}x (>= {minimum}x): "
               f"{'met' if ok else 'NOT MET'}")
     ratios["targets"] = met
