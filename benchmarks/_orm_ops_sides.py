@@ -13,6 +13,7 @@ import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from random import choice, randint, randrange
 from time import perf_counter
@@ -551,12 +552,14 @@ def _statements(table: sa.Table) -> _Statements:
 
 
 class RawAsyncpg(Side):
-    """The floor for update and delete by key (I, J, K) on PostgreSQL: one prepared
-    statement per row on an asyncpg pool of 10, each task in one transaction."""
+    """The floors on PostgreSQL, on an asyncpg pool of 10: for update and delete by key (I,
+    J, K) one prepared statement per row, each task in one transaction; for a small bulk
+    insert (C) one multi-row `INSERT ... VALUES (...), (...)` per call, the columns' default
+    values made once, before the clock."""
 
     key = "asyncpg"
     label = "raw asyncpg"
-    ops = "IJK"
+    ops = "CIJK"
     backends = ("postgresql",)
 
     async def start(self, target: Target) -> None:
@@ -574,7 +577,7 @@ class RawAsyncpg(Side):
     async def fill(self, work: Work) -> None:
         sql, model = self.sql[self.shape], MODELS[self.shape]
         rows = []
-        for i in range(3 * work.rows):  # what A, B and C leave for I, J and K
+        for i in range(2 * work.rows):  # what A and B leave (C inserts its own) for I, J, K
             values = model(**work.row(i, "fill")).model_dump()
             rows.append(tuple(
                 json.dumps(values[c]) if c in sql.json_columns and values[c] is not None
@@ -583,6 +586,35 @@ class RawAsyncpg(Side):
             ))
         async with self.pool.acquire() as connection:
             await connection.executemany(sql.insert, rows)
+
+    async def c(self, w: Work, clock: Clock) -> int:
+        sql, model = self.sql[self.shape], MODELS[self.shape]
+        sample = model(level=LEVELS[0], text="").model_dump()
+        # every column after timestamp, level and text: its default, ready to send
+        rest = tuple(
+            json.dumps(sample[c]) if c in sql.json_columns and sample[c] is not None
+            else sample[c]
+            for c in sql.columns[3:]
+        )
+        assert sql.columns[:3] == ["timestamp", "level", "text"]
+        width = len(sql.columns)
+        n = w.per_task
+        values = ", ".join(
+            "(" + ", ".join(f"${r * width + k + 1}" for k in range(width)) + ")" for r in range(n)
+        )
+        statement = f"INSERT INTO {TABLES[self.shape]} ({', '.join(sql.columns)}) VALUES {values}"
+        pool = self.pool
+
+        async def task(n: int) -> int:
+            arguments: list[Any] = []
+            for i in range(n):
+                row = w.row(i, "C")
+                arguments += (datetime.now(UTC), row["level"], row["text"], *rest)
+            async with pool.acquire() as connection:
+                await connection.execute(statement, *arguments)
+            return n
+
+        return await timed(clock, (task(n) for _ in range(w.concurrency)))
 
     async def _writes(self, w: Work, clock: Clock, arguments: Callable[[Any], tuple[Any, ...]],
                       statement: str) -> int:
