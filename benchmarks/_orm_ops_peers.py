@@ -274,6 +274,7 @@ class PiccoloSide(Side):
             from piccolo.engine.sqlite import SQLiteEngine
 
             self.engine: Any = SQLiteEngine(path=str(target.sqlite_file(self.key)))
+            self.pooled = False
         else:
             from piccolo.engine.postgres import PostgresEngine
 
@@ -283,6 +284,7 @@ class PiccoloSide(Side):
                 "user": url.username, "password": url.password or "",
             })
             await self.engine.start_connection_pool(min_size=POOL, max_size=POOL)
+            self.pooled = True
         self.tables = _piccolo_tables(self.engine)
         postgres = target.sqlite_dir is None
         for shape in (3, 2, 1):
@@ -291,7 +293,7 @@ class PiccoloSide(Side):
             await self.tables[shape].create_table(if_not_exists=True)
 
     async def stop(self) -> None:
-        if hasattr(self.engine, "close_connection_pool"):
+        if self.pooled:
             await self.engine.close_connection_pool()
 
     def table(self, shape: int) -> str:

@@ -242,7 +242,9 @@ def draw_orm_ops(data: dict[str, Any], path: Path) -> None:
                          label=data["sides"][side], color=colours.get(side, "tab:purple"))
             summary = data.get("ratios", {}).get(backend, {}).get(shape, {})
             mean = summary.get("geomean_vs_best_peer")
+            failed = summary.get("failed") or []
             subtitle = f"; ours / best peer {mean:.2f}x" if mean else ""
+            subtitle += f" ({', '.join(failed)} failed)" if failed else ""
             axis.set_title(f"{backend}, {data.get('shapes', {}).get(shape, shape)}{subtitle}",
                            fontsize=9, loc="left")
             axis.set_yscale("log")
