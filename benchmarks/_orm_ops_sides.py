@@ -116,7 +116,7 @@ async def timed(clock: Clock, tasks: Iterable[Awaitable[int]]) -> int:
 class Side:
     key = ""
     label = ""
-    ops = "ABCDEFGHIJK"
+    ops: tuple[str, ...] = tuple("ABCDEFGHIJK")
     backends: tuple[str, ...] = ("postgresql", "mariadb", "sqlite")
 
     def __init__(self) -> None:
@@ -168,7 +168,7 @@ class Library(Side):
 
     key = "library"
     label = "sqlmodel-async"
-    ops = "ABCDEFGHIJK" + "D*F*"
+    ops = (*"ABCDEFGHIJK", "D*", "F*")
 
     async def start(self, target: Target) -> None:
         self.db = Database(target.url_for(self.key))
@@ -559,7 +559,7 @@ class RawAsyncpg(Side):
 
     key = "asyncpg"
     label = "raw asyncpg"
-    ops = "CIJK"
+    ops = ("C", "I", "J", "K")
     backends = ("postgresql",)
 
     async def start(self, target: Target) -> None:

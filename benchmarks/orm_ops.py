@@ -60,6 +60,8 @@ EXTRA = {"D*": "filter large as schemas (db.reader())", "F*": "get by key as sch
 #: The order they run in: the schema reads before I, J and K change and delete the rows.
 SEQUENCE = ("A", "B", "C", "D", "E", "F", "G", "H", "D*", "F*", "I", "J", "K")
 PEERS = ("tortoise", "piccolo")
+#: An operation still running after this long is cancelled and reported as an error.
+OPERATION_TIMEOUT = float(os.environ.get("BENCH_ORM_TIMEOUT", 300))
 SIDE_ORDER = ("library", "tortoise", "piccolo", "sqlmodel", "asyncpg")
 BACKENDS = ("postgresql", "mariadb", "sqlite")
 URLS = {
@@ -142,7 +144,7 @@ async def one_run(side: Side, target: Target, shape: int, work: Work) -> dict[st
         clock = Clock()
         gc.collect()
         try:
-            rows = await method(work, clock)
+            rows = await asyncio.wait_for(method(work, clock), OPERATION_TIMEOUT)
         except Exception as error:  # one failing operation must not end the run
             measured[op] = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
             continue
