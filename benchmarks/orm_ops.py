@@ -45,8 +45,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ._orm_ops_baselines import PlainSQLModel, RawAsyncpg
 from ._orm_ops_models import SHAPES
-from ._orm_ops_sides import Clock, Library, PlainSQLModel, RawAsyncpg, Side, Target, Work
+from ._orm_ops_sides import Clock, Library, Side, Target, Work
 
 RESULTS = Path(__file__).parent / "results" / "orm_ops.json"
 OPS = {
