@@ -40,9 +40,11 @@ test-fast: install
 dist: install
 	$(UV) build --wheel --out-dir dist
 
+# `make bench BENCH="orm_ops http"` runs only those (see docs/benchmarks.md for each one's
+# environment variables, e.g. BENCH_BACKENDS, BENCH_ORM_ROWS, BENCH_SECONDS).
 bench: install
 	$(UV) pip install --python $(BIN)/python --quiet -e ".[bench]"
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH)
 	$(BIN)/python -m benchmarks.chart
 
 services:

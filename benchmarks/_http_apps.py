@@ -5,8 +5,16 @@
   `add` / `commit` / `refresh` to create. (The response models are the service's public
   schemas, not the seed's table model, so all three apps answer the same JSON.)
 - `raw_app`: hand-written SQL on an asyncpg pool and orjson, in a bare Starlette app.
-- `fastapi_raw_app`: the same SQL and orjson as FastAPI endpoints (parameters validated as
-  the service's are): the ceiling for any FastAPI app, whatever its data layer.
+- `fastapi_raw_app`: the same SQL and orjson as FastAPI endpoints (parameters and bodies
+  validated as the service's are: `HeroCreate`, `HeroUpdate`, ids as int32): the ceiling for
+  any FastAPI app, whatever its data layer.
+
+The writes are the single statements of the service's write path: POST is one
+`INSERT ... RETURNING`, PATCH one `UPDATE ... SET <the fields sent>, version = version + 1
+WHERE id = $n RETURNING ...` (404 when no row), DELETE one `DELETE ... WHERE id = $1` (404
+when no row); a refused write (unique name, missing team) is a 409. Like the service, POST
+schedules a notification that reads the new hero back after the response (a background
+task: one SELECT on the pool), so both sides pay for it.
 
 Both read BENCH_DATABASE_URL and BENCH_POOL_SIZE (the same pool size as the service's).
 Run with `uvicorn benchmarks._http_apps:seed_app --factory` (or `raw_app`).
@@ -15,19 +23,21 @@ Run with `uvicorn benchmarks._http_apps:seed_app --factory` (or `raw_app`).
 # No `from __future__ import annotations`: FastAPI must resolve the handlers' annotations,
 # and SessionDep is local to seed_app().
 import os
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import asyncpg
 import orjson
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Query
 from fastapi import Path as FastAPIPath
 from heroes.models import (
     Hero,
     HeroCreate,
     HeroPublic,
     HeroPublicWithTeam,
+    HeroUpdate,
     Team,
     TeamPublicWithHeroes,
 )
@@ -36,6 +46,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -109,8 +120,11 @@ def _hero(row: Any) -> dict[str, Any]:
     return dict(zip(HERO_KEYS, row[:6], strict=True))
 
 
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(value), status_code=status, media_type="application/json")
+def _json(value: Any, status: int = 200, background: BackgroundTask | None = None) -> Response:
+    return Response(
+        orjson.dumps(value), status_code=status, media_type="application/json",
+        background=background,
+    )
 
 
 # What each raw endpoint does, on an asyncpg connection: (status, JSON-able body).
@@ -162,6 +176,39 @@ async def _create_hero(connection: Any, data: dict[str, Any]) -> tuple[int, Any]
     return 200, dict(zip(HERO_KEYS, row, strict=True))
 
 
+#: The fields PATCH may set (HeroUpdate's), and the statement for each set of them.
+UPDATABLE = ("name", "secret_name", "age", "team_id", "power_level")
+_UPDATES: dict[tuple[str, ...], str] = {}
+
+
+def _update_sql(fields: tuple[str, ...]) -> str:
+    sql = _UPDATES.get(fields)
+    if sql is None:
+        assignments = "".join(f"{name} = ${n}, " for n, name in enumerate(fields, 1))
+        sql = _UPDATES[fields] = (
+            f"UPDATE hero SET {assignments}version = version + 1 WHERE id = ${len(fields) + 1} "
+            "RETURNING name, secret_name, age, team_id, power_level, id"
+        )
+    return sql
+
+
+async def _update_hero(connection: Any, hero_id: int, data: dict[str, Any]) -> tuple[int, Any]:
+    fields = tuple(name for name in UPDATABLE if name in data)
+    values = [float(data[n]) if n == "power_level" and data[n] is not None else data[n]
+              for n in fields]
+    row = await connection.fetchrow(_update_sql(fields), *values, hero_id)
+    if row is None:
+        return 404, {"detail": "Hero not found"}
+    return 200, dict(zip(HERO_KEYS, row, strict=True))
+
+
+async def _delete_hero(connection: Any, hero_id: int) -> tuple[int, Any]:
+    status = await connection.execute("DELETE FROM hero WHERE id = $1", hero_id)
+    if status == "DELETE 0":
+        return 404, {"detail": "Hero not found"}
+    return 200, {"ok": True}
+
+
 class _Pool:
     """An asyncpg pool opened by the app's lifespan."""
 
@@ -176,10 +223,33 @@ class _Pool:
         await self.pool.close()
 
     async def run(self, read: Any, *args: Any) -> Response:
+        status, body = await self.answer(read, *args)
+        return _json(body, status)
+
+    async def answer(self, read: Any, *args: Any) -> tuple[int, Any]:
         assert self.pool is not None
         async with self.pool.acquire() as connection:
-            status, body = await read(connection, *args)
-        return _json(body, status)
+            try:
+                answered: tuple[int, Any] = await read(connection, *args)
+            except asyncpg.IntegrityConstraintViolationError as error:
+                return 409, {"detail": str(error)}
+        return answered
+
+    #: What the notifications said (the service's Notifier keeps the last 1000 too).
+    sent: deque[str] = deque(maxlen=1000)
+
+    async def notify(self, hero_id: int) -> None:
+        """The service's notification: the new hero read back after the response."""
+        assert self.pool is not None
+        async with self.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                f"SELECT {HERO_COLUMNS} FROM hero h WHERE h.id = $1", hero_id
+            )
+        if row is not None:
+            self.sent.append(f"New hero: {row[0]}")
+
+    async def created(self, data: dict[str, Any]) -> tuple[int, Any]:
+        return await self.answer(_create_hero, data)
 
 
 def raw_app() -> Starlette:
@@ -197,13 +267,24 @@ def raw_app() -> Starlette:
         return await pool.run(_read_team, int(request.path_params["team_id"]))
 
     async def create_hero(request: Request) -> Response:
-        return await pool.run(_create_hero, orjson.loads(await request.body()))
+        status, body = await pool.created(orjson.loads(await request.body()))
+        task = BackgroundTask(pool.notify, body["id"]) if status == 200 else None
+        return _json(body, status, task)
+
+    async def update_hero(request: Request) -> Response:
+        data = orjson.loads(await request.body())
+        return await pool.run(_update_hero, int(request.path_params["hero_id"]), data)
+
+    async def delete_hero(request: Request) -> Response:
+        return await pool.run(_delete_hero, int(request.path_params["hero_id"]))
 
     return Starlette(
         routes=[
             Route("/heroes/", read_heroes, methods=["GET"]),
             Route("/heroes/", create_hero, methods=["POST"]),
             Route("/heroes/{hero_id:int}", read_hero, methods=["GET"]),
+            Route("/heroes/{hero_id:int}", update_hero, methods=["PATCH"]),
+            Route("/heroes/{hero_id:int}", delete_hero, methods=["DELETE"]),
             Route("/teams/{team_id:int}", read_team, methods=["GET"]),
         ],
         lifespan=pool.lifespan,
@@ -225,8 +306,21 @@ def fastapi_raw_app() -> FastAPI:
         return await pool.run(_read_heroes, offset, limit)
 
     @app.post("/heroes/")
-    async def create_hero(hero: HeroCreate) -> Response:
-        return await pool.run(_create_hero, hero.model_dump())
+    async def create_hero(hero: HeroCreate, background_tasks: BackgroundTasks) -> Response:
+        status, body = await pool.created(hero.model_dump())
+        if status == 200:
+            background_tasks.add_task(pool.notify, body["id"])
+        return _json(body, status)
+
+    @app.patch("/heroes/{hero_id}")
+    async def update_hero(
+        hero_id: Annotated[int, FastAPIPath(**int32)], hero: HeroUpdate
+    ) -> Response:
+        return await pool.run(_update_hero, hero_id, hero.model_dump(exclude_unset=True))
+
+    @app.delete("/heroes/{hero_id}")
+    async def delete_hero(hero_id: Annotated[int, FastAPIPath(**int32)]) -> Response:
+        return await pool.run(_delete_hero, hero_id)
 
     @app.get("/heroes/{hero_id}")
     async def read_hero(hero_id: Annotated[int, FastAPIPath(**int32)]) -> Response:

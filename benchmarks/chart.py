@@ -141,13 +141,35 @@ def http_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def orm_ops_table(data: dict[str, Any]) -> str:
+    from benchmarks.orm_ops import summary_table, table
+
+    lines = [
+        f"### Everyday ORM operations ({data.get('rows', '?')} rows per insert operation, "
+        f"{data.get('concurrency', 10)} concurrent tasks, median of {data.get('runs', '?')})",
+        "",
+        summary_table(data),
+    ]
+    for backend, shapes in data.get("results", {}).items():
+        for shape in shapes:
+            lines += ["", table(data, backend, shape)]
+    paths = data.get("paths") or {}
+    if paths:
+        lines += ["", "Library calls used where it has several: "
+                  + ", ".join(f"{k}: `{v}`" for k, v in paths.items()) + "."]
+    return "\n".join(lines)
+
+
 BENCHMARKS: dict[str, tuple[Callable[[dict[str, Any]], list[Bar]], Callable[[dict[str, Any]], str]]]
 BENCHMARKS = {
     "bulk": (bulk_bars, bulk_table),
     "pagination": (pagination_bars, pagination_table),
     "streaming": (streaming_bars, streaming_table),
     "http": (lambda _data: [], http_table),
+    # drawn on a chart of its own (draw_orm_ops): a grid, one panel per backend and table
+    "orm_ops": (lambda _data: [], orm_ops_table),
 }
+ORM_OPS_CHART = ROOT / "docs" / "benchmarks_orm_ops.png"
 
 
 # --- output -------------------------------------------------------------------------------
@@ -186,6 +208,61 @@ def draw(bars: list[Bar], path: Path) -> None:
     plt.close(figure)
 
 
+def draw_orm_ops(data: dict[str, Any], path: Path) -> None:
+    """rows/s per operation, one group of bars per operation and one colour per side; a
+    panel per backend (rows) and table (columns), log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results: dict[str, dict[str, Any]] = data.get("results", {})
+    backends = list(results)
+    shapes = sorted({shape for per in results.values() for shape in per})
+    if not backends or not shapes:
+        return
+    order = ("library", "tortoise", "piccolo", "sqlmodel", "asyncpg")
+    sides = sorted(data.get("sides", {}), key=lambda k: order.index(k) if k in order else 9)
+    colours = {"library": "tab:green", "tortoise": "tab:blue", "piccolo": "tab:orange",
+               "sqlmodel": "tab:gray", "asyncpg": "black"}
+    ops = list("ABCDEFGHIJK")
+    height = 3.2 * len(backends) + 0.8  # inches; the top 0.8 for the title and legend
+    figure, axes = plt.subplots(
+        len(backends), len(shapes), figsize=(5.5 * len(shapes), height), squeeze=False,
+    )
+    width = 0.8 / max(1, len(sides))
+    for row, backend in enumerate(backends):
+        for column, shape in enumerate(shapes):
+            axis = axes[row, column]
+            per_side = results[backend].get(shape, {})
+            for n, side in enumerate(sides):
+                values = [per_side.get(side, {}).get(op, {}).get("rows_per_s", 0) for op in ops]
+                xs = [i + (n - (len(sides) - 1) / 2) * width for i in range(len(ops))]
+                axis.bar(xs, [v or float("nan") for v in values], width,
+                         label=data["sides"][side], color=colours.get(side, "tab:purple"))
+            summary = data.get("ratios", {}).get(backend, {}).get(shape, {})
+            mean = summary.get("geomean_vs_best_peer")
+            failed = summary.get("failed") or []
+            subtitle = f"; ours / best peer {mean:.2f}x" if mean else ""
+            subtitle += f" ({', '.join(failed)} failed)" if failed else ""
+            axis.set_title(f"{backend}, {data.get('shapes', {}).get(shape, shape)}{subtitle}",
+                           fontsize=9, loc="left")
+            axis.set_yscale("log")
+            axis.set_xticks(range(len(ops)), ops, fontsize=8)
+            axis.tick_params(axis="y", labelsize=7)
+            if column == 0:
+                axis.set_ylabel("rows/s", fontsize=8)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.suptitle("Everyday ORM operations (Tortoise's orm-benchmarks suite; log scale)",
+                    y=1 - 0.1 / height, fontsize=10)
+    figure.legend(handles, labels, loc="upper center", ncol=len(sides), fontsize=8,
+                  bbox_to_anchor=(0.5, 1 - 0.35 / height))
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.8 / height))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
 def _is_ours(label: str) -> bool:
     return label.startswith(("ours", "stream()", "stream_rows()", "cursor"))
 
@@ -216,6 +293,10 @@ def main() -> None:
     if bars:
         draw(bars, CHART)
         print(f"chart written to {CHART.relative_to(ROOT)}")
+    orm_ops = load("orm_ops")
+    if orm_ops is not None:
+        draw_orm_ops(orm_ops, ORM_OPS_CHART)
+        print(f"chart written to {ORM_OPS_CHART.relative_to(ROOT)}")
     if write_tables(tables, PAGE):
         print(f"tables written to {PAGE.relative_to(ROOT)}")
 

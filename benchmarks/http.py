@@ -1,13 +1,26 @@
 """HTTP throughput of the Heroes service against the seed's async pattern and a raw asyncpg
 endpoint (issue 7), on PostgreSQL with 10,000 heroes in 100 teams.
 
-Each app runs under uvicorn (one worker, its default event loop and HTTP parser) in its own
-process on a free loopback port; wrk (another process) drives it with 64 connections for
+The service runs exactly as its users run it: `heroes serve --host 127.0.0.1 --port N`
+(one worker, its default pool, uvicorn's default logging with the access log), with only
+DATABASE_URL set. Every other app runs under uvicorn the same way (one worker, its default
+event loop and HTTP parser, the same logging; every app's output goes to a file), each in
+its own process on a free loopback port, with the pool the service has by default (10
+connections, no overflow). wrk (another process) drives each with 64 connections for
 BENCH_SECONDS (default 5) per case: GET /heroes/{id} (random ids), GET /heroes/?limit=100,
-GET /teams/{id} (random teams, ~90 heroes each), POST /heroes/, in BENCH_ROUNDS (default 5)
-interleaved rounds; the median round counts. Every app gets the same pool size
-(BENCH_POOL_SIZE, default 10, no overflow). Before the load, the apps' bodies for the same
-requests are compared, and each app answers every read for 2 s untimed (warm caches).
+GET /teams/{id} (random teams, ~90 heroes each), POST /heroes/, PATCH /heroes/{id} (random
+ids, two fields), DELETE /heroes/{id} (rows inserted for it before each run, each deleted
+once), in BENCH_ROUNDS (default 5) interleaved rounds; the median round counts. Before the
+load, the apps' bodies for the same requests are compared, and each app answers every read
+for 2 s untimed (warm caches).
+
+BENCH_POOL_SIZE=N gives every app, the service included (POOL_SIZE=N MAX_OVERFLOW=0), a
+pool of N instead; BENCH_NO_ACCESS_LOG=1 turns the access log off for every app (for the
+service through `heroes serve --no-access-log`, when its `serve` has that option). The
+defaults measure what `heroes serve` users get.
+
+POST /heroes/ schedules a notification (a background task reading the new hero back) in
+the service; the baselines' POST endpoints schedule the same read, so both sides pay for it.
 
     python -m benchmarks.http                                  # 5 s x 5 rounds
     BENCH_SECONDS=3 BENCH_ROUNDS=1 python -m benchmarks.http   # quicker
@@ -46,15 +59,21 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from sqlmodel_async import Database
+from sqlmodel_async.database import DEFAULT_POOL_SIZE
 
 RESULTS = Path(__file__).parent / "results"
+LOGS = Path(tempfile.gettempdir()) / "sqlmodel_async_bench_http"
+LOGS.mkdir(exist_ok=True)
+#: Each server's log file (by pid): read when it fails to start, removed when it stops.
+_LOG_FILES: dict[int, Path] = {}
 HEROES = 10_000
 TEAMS = 100
 CONNECTIONS = 64
 
 APPS = {
-    # As `heroes serve` runs it (its collector set for serving: heroes/api/server.py).
-    "service": ["heroes.api.server:create_served_app", "--factory"],
+    # `heroes serve` itself (start() builds the command): the app, collector, pool and
+    # logging its users get.
+    "service": ["heroes", "serve"],
     "seed": ["benchmarks._http_apps:seed_app", "--factory"],
     "raw_asyncpg": ["benchmarks._http_apps:raw_app", "--factory"],
     "fastapi_asyncpg": ["benchmarks._http_apps:fastapi_raw_app", "--factory"],
@@ -86,7 +105,33 @@ function request()
   return wrk.format("POST", "/heroes/", {["Content-Type"] = "application/json"}, body)
 end
 """,
+    "PATCH /heroes/{id}": """
+function setup(thread) n_threads = (n_threads or 0) + 1; thread:set("tid", n_threads) end
+function init(args) math.randomseed(tid * 32452843 + os.time()) end
+function request()
+  local body = string.format('{"power_level":%%.1f,"age":%%d}',
+    math.random(5, 995) / 10, math.random(18, 90))
+  return wrk.format("PATCH", "/heroes/" .. math.random(1, %(heroes)d),
+    {["Content-Type"] = "application/json"}, body)
+end
+""",
+    # Each thread deletes every THREADS-th id of the range inserted for this run, once.
+    "DELETE /heroes/{id}": """
+function setup(thread) n_threads = (n_threads or 0) + 1; thread:set("tid", n_threads) end
+function init(args) n = 0 end
+function request()
+  local id = %(first)d + n * %(threads)d + (tid - 1)
+  n = n + 1
+  return wrk.format("DELETE", "/heroes/" .. id)
+end
+""",
 }
+THREADS = 2
+#: Rows inserted before each DELETE run: more than any app deletes in BENCH_SECONDS.
+DELETE_ROWS = int(os.environ.get("BENCH_DELETE_ROWS", "40000"))
+#: The seed's app has no PATCH or DELETE endpoint.
+CASE_APPS = {"PATCH /heroes/{id}": ("service", "raw_asyncpg", "fastapi_asyncpg"),
+             "DELETE /heroes/{id}": ("service", "raw_asyncpg", "fastapi_asyncpg")}
 
 #: The targets of issue 7: (case, app, baseline, minimum ratio app/baseline). The raw
 #: asyncpg endpoint is bare Starlette; `fastapi_asyncpg` (the same SQL as FastAPI
@@ -95,6 +140,10 @@ TARGETS = [
     ("GET /heroes/{id}", "service", "seed", 3.0),
     ("GET /heroes/{id}", "service", "raw_asyncpg", 0.6),
     ("GET /heroes/?limit=100", "service", "raw_asyncpg", 0.5),
+    # single-row writes against the same statements and validation as FastAPI endpoints
+    ("POST /heroes/", "service", "fastapi_asyncpg", 0.6),
+    ("PATCH /heroes/{id}", "service", "fastapi_asyncpg", 0.6),
+    ("DELETE /heroes/{id}", "service", "fastapi_asyncpg", 0.6),
 ]
 BASELINES = ("seed", "raw_asyncpg", "fastapi_asyncpg")
 
@@ -182,6 +231,23 @@ async def delete_posted(url: str) -> None:
         await connection.close()
 
 
+async def insert_victims(url: str, count: int) -> int:
+    """`count` heroes for a DELETE run, with consecutive ids; the first id."""
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        ids = await connection.fetch(
+            "INSERT INTO hero (name, secret_name, power_level) "
+            "SELECT 'bench-delete-' || g || '-' || $2::text, 'Victim', 50.0 "
+            "FROM generate_series(1, $1) g RETURNING id",
+            count, str(time.time_ns()),
+        )
+    finally:
+        await connection.close()
+    first, last = min(r["id"] for r in ids), max(r["id"] for r in ids)
+    assert last - first + 1 == count, "the rows to delete do not have consecutive ids"
+    return int(first)
+
+
 # --- servers and load -------------------------------------------------------------------
 
 
@@ -192,18 +258,53 @@ def free_port() -> int:
         return port
 
 
-def start(app: str, url: str, pool_size: int) -> tuple[subprocess.Popen[bytes], int]:
+def no_access_log() -> bool:
+    return os.environ.get("BENCH_NO_ACCESS_LOG", "") not in ("", "0")
+
+
+def serve_has(option: str) -> bool:
+    """Whether `heroes serve` takes `option` (e.g. --no-access-log)."""
+    shown = subprocess.run(
+        [str(Path(sys.executable).parent / "heroes"), "serve", "--help"],
+        capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "200"},
+    ).stdout
+    return option in shown
+
+
+def start(
+    app: str, url: str, pool_size: int | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start `app` on a free port; `pool_size=None`: the service's default pool (and the
+    baselines a pool of the same size, DEFAULT_POOL_SIZE)."""
     port = free_port()
+    size = DEFAULT_POOL_SIZE if pool_size is None else pool_size
     env = {
         **os.environ,
-        "DATABASE_URL": url, "POOL_SIZE": str(pool_size), "MAX_OVERFLOW": "0",
-        "BENCH_DATABASE_URL": url, "BENCH_POOL_SIZE": str(pool_size),
+        "DATABASE_URL": url, "BENCH_DATABASE_URL": url, "BENCH_POOL_SIZE": str(size),
     }
-    command = [
-        sys.executable, "-m", "uvicorn", *APPS[app], "--host", "127.0.0.1",
-        "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
-    ]
-    process = subprocess.Popen(command, env=env, cwd=Path(__file__).parent.parent)
+    for name in ("POOL_SIZE", "MAX_OVERFLOW", "POOL_TIMEOUT", "POOL_RECYCLE"):
+        env.pop(name, None)  # the service's settings: only what this benchmark sets
+    if pool_size is not None:
+        env.update(POOL_SIZE=str(pool_size), MAX_OVERFLOW="0")
+    quiet = ["--no-access-log"] if no_access_log() else []
+    if APPS[app][:2] == ["heroes", "serve"]:
+        command = [str(Path(sys.executable).parent / "heroes"), "serve",
+                   "--host", "127.0.0.1", "--port", str(port)]
+        if quiet and serve_has("--no-access-log"):
+            command += quiet
+        elif quiet:
+            print("  `heroes serve` has no --no-access-log: the service logs every request",
+                  flush=True)
+    else:
+        command = [sys.executable, "-m", "uvicorn", *APPS[app], "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", "1", *quiet]
+    # Every app's log goes to a file: the same cost for each, and readable after a failure.
+    log = open(LOGS / f"{app}-{port}.log", "wb")  # noqa: SIM115 (kept open by the server)
+    process = subprocess.Popen(
+        command, env=env, cwd=Path(__file__).parent.parent, stdout=log, stderr=log
+    )
+    _LOG_FILES[process.pid] = Path(log.name)
+    log.close()  # the server has its own copy of the descriptor
     deadline = time.monotonic() + 120  # imports alone take 10 s on a busy 2-core machine
     while time.monotonic() < deadline:
         try:
@@ -214,7 +315,8 @@ def start(app: str, url: str, pool_size: int) -> tuple[subprocess.Popen[bytes], 
             raise RuntimeError(f"{app} answered {error.code} to GET /heroes/1") from None
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(f"{app} exited with {process.returncode}") from None
+                tail = _LOG_FILES[process.pid].read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{app} exited with {process.returncode}:\n{tail}") from None
             time.sleep(0.2)
     stop(process)
     raise RuntimeError(f"{app} did not answer within 120 s")
@@ -244,6 +346,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    log = _LOG_FILES.pop(process.pid, None)
+    if log is not None:
+        log.unlink(missing_ok=True)
 
 
 def fetch(port: int, path: str) -> bytes:
@@ -265,7 +370,7 @@ def run_wrk(wrk: str, port: int, script: str, seconds: int) -> dict[str, Any]:
         file.write(script)
     try:
         output = subprocess.run(
-            [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", file.name,
+            [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", file.name,
              f"http://127.0.0.1:{port}"],
             capture_output=True, text=True, check=True, timeout=seconds + 60,
         ).stdout
@@ -315,11 +420,13 @@ def main() -> None:
     url = database_url()
     seconds = int(os.environ.get("BENCH_SECONDS", "5"))
     rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
-    pool_size = int(os.environ.get("BENCH_POOL_SIZE", "10"))
+    # None: the service's default pool, and the baselines one of the same size
+    pool_size = int(os.environ["BENCH_POOL_SIZE"]) if os.environ.get("BENCH_POOL_SIZE") else None
     asyncio.run(seed_data(url))
     load_before = os.getloadavg()
     print(f"{HEROES} heroes, {TEAMS} teams; {CONNECTIONS} connections, {seconds} s per case "
-          f"x {rounds} rounds, pool {pool_size}; load average {load_before[0]:.2f}", flush=True)
+          f"x {rounds} rounds, pool {pool_size or f'default ({DEFAULT_POOL_SIZE})'}, access log "
+          f"{'off' if no_access_log() else 'on'}; load average {load_before[0]:.2f}", flush=True)
     servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     results: dict[str, dict[str, Any]] = {case: {} for case in CASES}
     try:
@@ -335,8 +442,13 @@ def main() -> None:
         for round_number in range(1, rounds + 1):
             for case, template in CASES.items():
                 for app, port in ports.items():
+                    if app not in CASE_APPS.get(case, APPS):
+                        continue
                     run = f"{app}{time.time_ns()}"
-                    script = template % {"heroes": HEROES, "teams": TEAMS, "run": run}
+                    first = (asyncio.run(insert_victims(url, DELETE_ROWS))
+                             if case.startswith("DELETE") else 0)
+                    script = template % {"heroes": HEROES, "teams": TEAMS, "run": run,
+                                         "first": first, "threads": THREADS}
                     pid = servers[app][0].pid
                     cpu_before = cpu_seconds(pid)
                     measured = run_wrk(wrk, port, script, seconds)
@@ -372,10 +484,16 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_before": load_before, "load_average_after": load_after},
         "heroes": HEROES, "teams": TEAMS, "connections": CONNECTIONS, "seconds": seconds,
-        "rounds": rounds, "pool_size": pool_size, "bodies_equal": bodies, "results": results,
+        "rounds": rounds, "pool_size": pool_size or DEFAULT_POOL_SIZE,
+        "pool": "BENCH_POOL_SIZE for every app" if pool_size else "the service's default",
+        "access_log": not no_access_log(), "bodies_equal": bodies, "results": results,
         "ratios": ratios,
     }, indent=2) + "\n")
     print(f"written to {RESULTS / 'http.json'}")
+
+
+def _ratio(value: float, baseline: float) -> float | None:
+    return round(value / baseline, 2) if baseline > 0 else None
 
 
 def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -384,10 +502,11 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     for case, measured in results.items():
         service = measured["service"]["req_per_s"]
         ratios[case] = {
-            f"service/{app}": round(service / measured[app]["req_per_s"], 2)
-            for app in BASELINES
+            f"service/{app}": _ratio(service, measured[app]["req_per_s"])
+            for app in BASELINES if app in measured
         }
-        print(f"  {case:24} " + "  ".join(f"{k} {v:.2f}x" for k, v in ratios[case].items()))
+        print(f"  {case:24} " + "  ".join(
+            f"{k} {'-' if v is None else f'{v:.2f}'}x" for k, v in ratios[case].items()))
     print("server CPU per request (median over rounds; us, lower is better):")
     for case, measured in results.items():
         cpu = {app: statistics.median(r["server_cpu_us_per_req"] for r in m["rounds"])
@@ -397,10 +516,13 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     print("targets (issue 7):")
     met = []
     for case, app, baseline, minimum in TARGETS:
-        ratio = results[case][app]["req_per_s"] / results[case][baseline]["req_per_s"]
+        ratio = _ratio(results[case][app]["req_per_s"], results[case][baseline]["req_per_s"])
+        if ratio is None:  # the baseline answered nothing (a timed-out round)
+            print(f"  {case:24} {app}/{baseline}: no ratio, {baseline} answered nothing")
+            continue
         ok = ratio >= minimum
         met.append({"case": case, "against": baseline, "minimum": minimum,
-                    "ratio": round(ratio, 2), "met": ok})
+                    "ratio": ratio, "met": ok})
         print(f"  {case:24} {app}/{baseline} {ratio:.2f}x (>= {minimum}x): "
               f"{'met' if ok else 'NOT MET'}")
     ratios["targets"] = met

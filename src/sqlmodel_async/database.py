@@ -53,6 +53,13 @@ STALE_POOL_SECONDS = 60.0
 #: How long a SQLite writer waits for the lock before SQLITE_BUSY, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
+#: The pool when none is given: 10 connections kept open, none beyond them. SQLAlchemy's own
+#: default (5 + 10 overflow) closes every overflow connection when it is returned, so under
+#: steady load connections are opened and closed all the time; a request that finds all 10
+#: busy waits (up to pool_timeout) for one to come back instead.
+DEFAULT_POOL_SIZE = 10
+DEFAULT_MAX_OVERFLOW = 0
+
 
 class Database:
     """An async database: engine, pool, session factory and the scopes to use them.
@@ -118,6 +125,9 @@ class Database:
                 )
             options["poolclass"] = StaticPool
             connect.setdefault("check_same_thread", False)
+        elif "poolclass" not in engine_options:  # a pool class of the caller's takes its own
+            options.setdefault("pool_size", DEFAULT_POOL_SIZE)
+            options.setdefault("max_overflow", DEFAULT_MAX_OVERFLOW)
         try:
             self.engine: AsyncEngine = create_async_engine(
                 self._url, connect_args=connect, **options

@@ -35,7 +35,11 @@ async def serializable_client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
     """The service on its own Database whose transactions are all SERIALIZABLE: PostgreSQL
     then fails concurrent transfers of one hero with serialization errors, and InnoDB's
     shared read locks make them deadlock. Only retries get them through."""
-    service_db = Database(db.engine.url, isolation_level="SERIALIZABLE", pool_size=5)
+    # 5 connections kept and 10 more under load: 200 concurrent transfers, each retried,
+    # share them (with no overflow, retries queue behind the pool's timeout on a busy box).
+    service_db = Database(
+        db.engine.url, isolation_level="SERIALIZABLE", pool_size=5, max_overflow=10
+    )
     transport = httpx.ASGITransport(app=create_app(database=service_db))
     async with httpx.AsyncClient(transport=transport, base_url="http://heroes.test") as client:
         yield client

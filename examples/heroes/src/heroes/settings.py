@@ -16,7 +16,8 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     echo: bool = False
-    # Pool options; None keeps the library's per-backend defaults.
+    # Pool options; None keeps the library's defaults (10 connections, no overflow; a
+    # single shared connection for in-memory SQLite).
     pool_size: int | None = None
     max_overflow: int | None = None
     pool_timeout: float | None = None
