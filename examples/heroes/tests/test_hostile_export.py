@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from heroes.api import browse, create_app
 from heroes.models import Hero
+from hostile_server import serve
 
 from sqlmodel_async import Database
 
@@ -45,37 +45,13 @@ def _service_database(db: Database) -> Database:
     return Database(db.engine.url, pool_size=2, max_overflow=0, pool_timeout=2, **extra)
 
 
-async def _serve(app: Any) -> AsyncIterator[int]:
-    """`app` under uvicorn on a loopback port whose accepted sockets have a small send
-    buffer (Linux: accepted sockets inherit the listener's), so a client that stops
-    reading stalls the server's sends after a few dozen kilobytes."""
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    serving = asyncio.ensure_future(server.serve(sockets=[listener]))
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        assert server.started, "uvicorn did not start"
-        yield port
-    finally:
-        server.should_exit = True
-        server.force_exit = True
-        await asyncio.wait_for(serving, 30)
-        listener.close()
-
-
 @pytest.fixture
 async def served(db: Database) -> AsyncIterator[tuple[Database, int]]:
     if db.is_memory_sqlite:
         pytest.skip("in-memory SQLite has a static pool")
     service_db = _service_database(db)
     try:
-        async for port in _serve(create_app(database=service_db)):
+        async with serve(create_app(database=service_db), send_buffer=8192) as port:
             yield service_db, port
     finally:
         await service_db.dispose()
@@ -226,10 +202,12 @@ async def test_complete_export_says_so_over_http(db: Database, small_batches: No
     await insert_heroes(db, 120)
     service_db = _service_database(db)
     try:
-        async for port in _serve(create_app(database=service_db)):
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
-                ndjson = (await c.get("/heroes/export")).text.splitlines()
-                csv_text = (await c.get("/heroes/export", params={"format": "csv"})).text
+        async with (
+            serve(create_app(database=service_db)) as port,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as c,
+        ):
+            ndjson = (await c.get("/heroes/export")).text.splitlines()
+            csv_text = (await c.get("/heroes/export", params={"format": "csv"})).text
     finally:
         await service_db.dispose()
     assert json.loads(ndjson[-1]) == {"complete": True, "count": 120}

@@ -15,6 +15,8 @@ every other request waits. `BodyLimit` sits in front of the app and:
 
 Both answers are JSON (`{"detail": "..."}`) and close the connection (the rest of the body
 is never read). Caps are per path, exact match; every other path gets the default.
+
+A JSON body that is not valid UTF-8 is a 422 here too, like any other invalid input.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +34,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 #: JSON values (objects, arrays, scalars) a body may carry on such a path.
 DEFAULT_MAX_JSON_VALUES = 10_000
+
+#: The most rows a nested or audit listing returns per request (`limit` of /transfers/ and
+#: /heroes/{id}/items, heroes of /teams/{id} and /teams/{id}/roster, items per hero of a
+#: roster); the default too. More are reached with `offset`.
+LISTING_MAX = 100
 
 #: A JSON string, escapes included; what is left once they are removed is JSON's structure.
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -90,7 +98,35 @@ class BodyLimit:
         if size and json_values(body) > cap.max_values:
             await _refuse(send, f"request body over {cap.max_values} JSON values")
             return
+        if size and _json_content(scope) and not _utf8(body):
+            # FastAPI would answer 400 "There was an error parsing the body"; undecodable
+            # input is invalid input like any other.
+            await _refuse(send, _NOT_UTF8, status=422)
+            return
         await self.app(scope, _replay(body, disconnected, receive), send)
+
+
+_NOT_UTF8 = [{"type": "json_invalid", "loc": ["body"], "msg": "JSON body is not valid UTF-8",
+              "input": None}]
+
+
+def _utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _json_content(scope: Scope) -> bool:
+    """Whether FastAPI would parse the body as JSON: a JSON media type, or none."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media: bytes = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or (
+                media.startswith(b"application/") and media.endswith(b"+json")
+            )
+    return True
 
 
 def _route_path(scope: Scope) -> str:
@@ -121,11 +157,11 @@ def _replay(body: bytes, disconnected: Message | None, receive: Receive) -> Rece
     return replay
 
 
-async def _refuse(send: Send, detail: str) -> None:
+async def _refuse(send: Send, detail: Any, *, status: int = 413) -> None:
     content = json.dumps({"detail": detail}).encode()
     await send({
         "type": "http.response.start",
-        "status": 413,
+        "status": status,
         "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(content)).encode()),
