@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -85,3 +87,35 @@ async def test_serve_help_lists_the_flags() -> None:
     for flag in ("--log-level", "--no-access-log", "--proxy-headers", "--forwarded-allow-ips",
                  "--timeout-keep-alive"):
         assert flag in output.decode()
+
+
+# --- the reverse proxy example -------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[3]
+NGINX_CONF = ROOT / "examples" / "heroes" / "deploy" / "nginx.conf"
+
+
+def _directives(text: str) -> list[str]:
+    """nginx directives and braces, comments and spacing left out."""
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [" ".join(line.split()) for line in lines if line]
+
+
+def test_nginx_example_matches_the_docs_and_the_service() -> None:
+    from heroes.api.bulk import MAX_BODY_BYTES
+
+    conf = NGINX_CONF.read_text()
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    block = guide.split("```nginx\n", 1)[1].split("```", 1)[0]
+    assert _directives(block) == _directives(conf)
+    directives = _directives(conf)
+    assert f"client_max_body_size {MAX_BODY_BYTES // (1024 * 1024)}m;" in directives
+    for needed in ("client_header_timeout", "client_body_timeout", "send_timeout",
+                   "proxy_set_header X-Forwarded-For $remote_addr;"):
+        assert any(line.startswith(needed) for line in directives), needed
+    nginx = shutil.which("nginx")
+    if nginx is not None:  # the syntax, checked where nginx is installed
+        main = Path(os.environ.get("TMPDIR", "/tmp")) / "heroes-nginx-test.conf"
+        main.write_text(f"events {{}}\nhttp {{\n include {NGINX_CONF};\n}}\n")
+        checked = subprocess.run([nginx, "-t", "-c", str(main)], capture_output=True)
+        assert checked.returncode == 0, checked.stderr.decode()
