@@ -14,6 +14,7 @@ their unencodable characters (U+FFFD instead), and at most `MAX_ERRORS` errors a
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -50,7 +51,7 @@ def _short(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         if depth >= 3:
             return "{...}"
-        items = list(value.items())[:MAX_ECHO]
+        items = itertools.islice(value.items(), MAX_ECHO)
         return {_short(str(key)): _short(item, depth + 1) for key, item in items}
     if isinstance(value, list | tuple):
         if depth >= 3:
