@@ -162,17 +162,25 @@ async def encode_ndjson(
     rows: AsyncIterable[Mapping[str, Any]], *, chunk_size: int = CHUNK_SIZE
 ) -> AsyncIterator[bytes]:
     """One JSON object per line (UTF-8, `\\n`-terminated), in chunks of about
-    `chunk_size` bytes. Dates and times are ISO 8601, decimals and UUIDs strings."""
+    `chunk_size` bytes. Dates and times are ISO 8601, decimals and UUIDs strings.
+
+    When `rows` fails part-way, the lines of the rows it gave are written before the
+    error propagates: what was read is never silently dropped."""
     buffer: list[bytes] = []
     size = 0
-    async for row in rows:
-        line = to_json(row if isinstance(row, dict) else dict(row)) + b"\n"
-        buffer.append(line)
-        size += len(line)
-        if size >= chunk_size:
+    try:
+        async for row in rows:
+            line = to_json(row if isinstance(row, dict) else dict(row)) + b"\n"
+            buffer.append(line)
+            size += len(line)
+            if size >= chunk_size:
+                yield b"".join(buffer)
+                buffer.clear()
+                size = 0
+    except Exception:
+        if buffer:
             yield b"".join(buffer)
-            buffer.clear()
-            size = 0
+        raise
     if buffer:
         yield b"".join(buffer)
 
@@ -183,36 +191,61 @@ async def encode_csv(
     columns: Sequence[str] | None = None,
     header: bool = True,
     chunk_size: int = CHUNK_SIZE,
+    neutralise_formulas: bool = True,
 ) -> AsyncIterator[bytes]:
     """RFC 4180 CSV (UTF-8, CRLF, fields with commas, quotes or newlines quoted), with a
     header row of `columns` (default: the first row's keys). NULL is an empty field;
     dates and times are ISO 8601.
 
     With `columns` given, the header is written even when there are no rows.
+
+    Text that a spreadsheet would run as a formula (a cell starting with `=`, `+`, `-`,
+    `@`, a tab or a carriage return: `=HYPERLINK(...)`, `@SUM(...)`) is written with a `'`
+    in front, which spreadsheets show as text; numbers are written as they are.
+    `neutralise_formulas=False` writes text verbatim (for a reader that is not a
+    spreadsheet and must get the exact value back).
+
+    When `rows` fails part-way, the rows it gave are written before the error propagates.
     """
     text = io.StringIO()
     writer = csv.writer(text)
+    cell = _cell if neutralise_formulas else _plain_cell
     names: list[str] | None = list(columns) if columns is not None else None
     if names is not None and header:
         writer.writerow(names)
-    async for row in rows:
-        if names is None:
-            names = list(row)
-            if header:
-                writer.writerow(names)
-        writer.writerow([_cell(row[name]) for name in names])
-        if text.tell() >= chunk_size:
+    try:
+        async for row in rows:
+            if names is None:
+                names = list(row)
+                if header:
+                    writer.writerow(names)
+            writer.writerow([cell(row[name]) for name in names])
+            if text.tell() >= chunk_size:
+                yield text.getvalue().encode()
+                text.seek(0)
+                text.truncate()
+    except Exception:
+        if text.tell():
             yield text.getvalue().encode()
-            text.seek(0)
-            text.truncate()
+        raise
     if text.tell():
         yield text.getvalue().encode()
 
 
 _PLAIN = (str, int, float, type(None))
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> Any:
+    """`value` as a CSV field; text that would be read as a formula gets a `'` in front."""
+    if isinstance(value, str):
+        text = value if type(value) is str else str(value)
+        return "'" + text if text.startswith(_FORMULA_START) else text
+    return _plain_cell(value)
+
+
+def _plain_cell(value: Any) -> Any:
     if type(value) in _PLAIN:
         return value
     if isinstance(value, datetime.date | datetime.time):

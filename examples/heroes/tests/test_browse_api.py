@@ -145,7 +145,8 @@ async def test_export_ndjson(client: httpx.AsyncClient, db: Database) -> None:
     assert response.headers["content-type"].startswith("application/x-ndjson")
     lines = response.text.split("\n")
     assert lines[-1] == ""
-    assert [json.loads(line) for line in lines[:-1]] == everyone
+    assert json.loads(lines[-2]) == {"complete": True, "count": 30}  # the completion line
+    assert [json.loads(line) for line in lines[:-2]] == everyone
 
 
 async def test_export_csv_escaping(client: httpx.AsyncClient, db: Database) -> None:
@@ -168,6 +169,8 @@ async def test_export_of_an_empty_table_and_unknown_format(client: httpx.AsyncCl
     empty = await client.get("/heroes/export", params={"format": "csv"})
     assert empty.status_code == 200
     assert empty.text == "name,secret_name,age,team_id,power_level,id\r\n"
-    assert (await client.get("/heroes/export")).text == ""  # NDJSON by default
+    # NDJSON by default: no hero, only the completion line
+    assert (await client.get("/heroes/export")).text == '{"complete":true,"count":0}\n'
+
     unknown = await client.get("/heroes/export", params={"format": "xml"})
     assert unknown.status_code == 422

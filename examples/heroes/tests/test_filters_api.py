@@ -157,8 +157,9 @@ async def test_export_streams_only_the_matching_heroes(
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [row["name"] for row in rows] == ["Rusty-Man", "Spider-Boy"]
     response = await client.get("/heroes/export", params={"age__isnull": "true"})
-    lines = [json.loads(line) for line in response.text.splitlines()]
+    *lines, last = [json.loads(line) for line in response.text.splitlines()]
     assert [line["name"] for line in lines] == ["under_score"]
+    assert last == {"complete": True, "count": 1}
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import os
 from typing import Annotated
 
@@ -75,16 +76,64 @@ def _reach(database: Database, *, create_tables: bool = False) -> None:
         raise _fail(f"cannot reach the database at {database.url}: {reason}") from None
 
 
+class LogLevel(enum.StrEnum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
+
+#: Seconds an idle keep-alive connection stays open (uvicorn's default is 5).
+KEEP_ALIVE_SECONDS = 5
+
+
 @app.command()
 def serve(
     database_url: DatabaseUrl = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    log_level: Annotated[
+        LogLevel, typer.Option("--log-level", help="Server log level.")
+    ] = LogLevel.info,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="One log line per request.")
+    ] = True,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-headers/--no-proxy-headers",
+            help="Take the client's address and scheme from X-Forwarded-For / "
+            "X-Forwarded-Proto, when the peer is in --forwarded-allow-ips.",
+        ),
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Comma-separated addresses (or *) whose X-Forwarded-* headers are "
+            "trusted: your reverse proxy's (default: FORWARDED_ALLOW_IPS, else "
+            "127.0.0.1). Example: --forwarded-allow-ips 10.0.0.5",
+            show_default=False,
+        ),
+    ] = None,
+    timeout_keep_alive: Annotated[
+        int,
+        typer.Option(
+            "--timeout-keep-alive", min=1,
+            help="Seconds an idle keep-alive connection is kept open.",
+        ),
+    ] = KEEP_ALIVE_SECONDS,
 ) -> None:
     """Serve the HTTP API (docs at /docs); SQLite is migrated at start (`heroes db`).
 
-    Example: heroes serve --host 0.0.0.0 --port 8080 --workers 2
+    uvicorn has no timeout for reading a request's headers or body: in production put a
+    reverse proxy in front (docs/deployment.md has an nginx example) and pass its address
+    to --forwarded-allow-ips.
+
+    Example: heroes serve --host 0.0.0.0 --port 8080 --workers 2 --no-access-log
     """
     import uvicorn
 
@@ -101,6 +150,11 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        log_level=log_level.value,
+        access_log=access_log,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        timeout_keep_alive=timeout_keep_alive,
         # A worker answers the supervisor's ping only once it has imported the app: on a
         # busy machine that can take longer than uvicorn's 5 s, and the worker is killed.
         timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,

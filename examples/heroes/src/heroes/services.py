@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,14 +22,19 @@ from .models import (
     Hero,
     HeroCreate,
     HeroCreateWithPowers,
+    HeroPublic,
+    HeroPublicWithItems,
     HeroUpdate,
     Item,
     ItemCreate,
+    ItemPublic,
     Power,
     PowerCreate,
     PowerLink,
     Team,
     TeamCreate,
+    TeamPublic,
+    TeamRoster,
     TeamUpdate,
     TransferLog,
 )
@@ -109,17 +116,53 @@ class HeroService:
             await Repository(Hero, session).get_one(hero_id)
             return await Repository(Item, session).create(Item(name=data.name, hero_id=hero_id))
 
-    async def items(self, hero_id: int) -> Sequence[Item]:
+    async def items(
+        self, hero_id: int, *, offset: int = 0, limit: int | None = None
+    ) -> Sequence[Item]:
+        """The hero's items in id order (`limit` of them from `offset`, when given)."""
         async with self.db.session() as session:
             await Repository(Hero, session).get_one(hero_id)
-            return await Repository(Item, session).list(hero_id=hero_id)
+            return await Repository(Item, session).list(
+                hero_id=hero_id, offset=offset, limit=limit
+            )
 
-    async def transfers(self, hero_id: int | None = None) -> Sequence[TransferLog]:
-        """The transfer log, newest first; only `hero_id`'s when given."""
+    async def transfers(
+        self, hero_id: int | None = None, *, offset: int = 0, limit: int | None = None
+    ) -> Sequence[TransferLog]:
+        """The transfer log, newest first; only `hero_id`'s when given (`limit` entries
+        from `offset`, when given)."""
         filters = [] if hero_id is None else [TransferLog.hero_id == hero_id]
         newest_first = [TransferLog.transferred_at.desc(), TransferLog.id.desc()]  # type: ignore[attr-defined, union-attr]
         async with self.db.session() as session:
-            return await Repository(TransferLog, session).list(*filters, order_by=newest_first)
+            return await Repository(TransferLog, session).list(
+                *filters, order_by=newest_first, offset=offset, limit=limit
+            )
+
+
+async def _first_items(
+    session: AsyncSession, hero_ids: list[int], per_hero: int
+) -> dict[int, list[ItemPublic]]:
+    """The first `per_hero` items (id order) of each hero, in one query (a window)."""
+    if not hero_ids or per_hero < 1:
+        return {}
+    item: Any = Item
+    rank = sa.func.row_number().over(partition_by=item.hero_id, order_by=item.id)
+    ranked = (
+        sa.select(item.id, item.name, item.hero_id, rank.label("rank"))
+        .where(item.hero_id.in_(hero_ids))
+        .subquery()
+    )
+    statement: Any = (
+        sa.select(ranked.c.id, ranked.c.name, ranked.c.hero_id)
+        .where(ranked.c.rank <= per_hero)
+        .order_by(ranked.c.hero_id, ranked.c.id)
+    )
+    found: dict[int, list[ItemPublic]] = {}
+    for row in (await session.exec(statement)).all():
+        found.setdefault(row.hero_id, []).append(
+            ItemPublic(id=row.id, name=row.name, hero_id=row.hero_id)
+        )
+    return found
 
 
 async def move_hero(session: AsyncSession, *, hero_id: int, team_id: int) -> Hero:
@@ -164,6 +207,28 @@ class TeamService:
             return await Repository(Team, session).get_one(
                 team_id, load=[(Team.heroes, Hero.items)]
             )
+
+    async def roster_page(
+        self, team_id: int, *, offset: int, limit: int, items_per_hero: int
+    ) -> TeamRoster:
+        """The team, `limit` of its heroes from `offset` (id order), and each one's first
+        `items_per_hero` items: bounded whatever the team's size (`roster()` loads all)."""
+        async with self.db.session() as session:
+            team = TeamPublic.model_validate(await Repository(Team, session).get_one(team_id))
+            heroes = [
+                HeroPublic.model_validate(hero)
+                for hero in await Repository(Hero, session).list(
+                    team_id=team_id, offset=offset, limit=limit
+                )
+            ]
+            items = await _first_items(session, [hero.id for hero in heroes], items_per_hero)
+        return TeamRoster(
+            **team.model_dump(),
+            heroes=[
+                HeroPublicWithItems(**hero.model_dump(), items=items.get(hero.id, []))
+                for hero in heroes
+            ],
+        )
 
     async def update(self, team_id: int, data: TeamUpdate) -> Team:
         _require(data, TeamUpdate)

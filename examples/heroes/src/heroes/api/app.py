@@ -12,7 +12,14 @@ from sqlmodel_async.fastapi import add_exception_handlers, check_response_models
 from ..migrations import prepare_schema
 from ..notifications import Notifier
 from ..settings import Settings
+from .bulk import MAX_BODY_BYTES as BULK_MAX_BODY_BYTES
+from .limits import BodyLimit, Cap
 from .validation import add_validation_handler
+
+#: Paths whose bodies may be larger than the default cap (limits.py): the bulk endpoints
+#: carry up to 10,000 rows or 100,000 ids.
+BULK_CAP = Cap(max_bytes=BULK_MAX_BODY_BYTES, max_values=200_000)
+BODY_CAPS = {"/heroes/bulk": BULK_CAP, "/heroes/bulk-delete": BULK_CAP}
 
 #: Router modules (each has a `router`), included in this order. FastAPI matches paths in
 #: order, so fixed paths under /heroes/ (bulk, paginated, export, ...) must come before
@@ -53,6 +60,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.cursor_codec = CursorCodec(settings.cursor_secret)
     add_exception_handlers(app)
     add_validation_handler(app)
+    app.add_middleware(BodyLimit, paths=BODY_CAPS)
     for name in ROUTER_MODULES:
         router: APIRouter = importlib.import_module(name).router
         add_routes(app, router)

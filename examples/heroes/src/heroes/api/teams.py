@@ -9,9 +9,19 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel_async import FilterQuery
 from sqlmodel_async.fastapi import database_of
 
-from ..models import INT_MAX, Team, TeamCreate, TeamPublic, TeamPublicWithHeroes, TeamUpdate
+from ..models import (
+    INT_MAX,
+    Hero,
+    HeroPublic,
+    Team,
+    TeamCreate,
+    TeamPublic,
+    TeamPublicWithHeroes,
+    TeamUpdate,
+)
 from .deps import TeamId, TeamServiceDep
 from .filters import TeamFilters
+from .limits import LISTING_MAX
 from .reads import json_response
 
 router = APIRouter(prefix="/teams", tags=["teams"])
@@ -43,10 +53,22 @@ async def read_teams(
 
 
 @router.get("/{team_id}", response_model=TeamPublicWithHeroes)
-async def read_team(team_id: TeamId, request: Request) -> Response:
+async def read_team(
+    team_id: TeamId,
+    request: Request,
+    heroes_offset: Annotated[int, Query(ge=0, le=INT_MAX)] = 0,
+    heroes_limit: Annotated[int, Query(ge=0, le=LISTING_MAX)] = LISTING_MAX,
+) -> Response:
+    """The team with its heroes in id order: at most 100 of them (`heroes_limit`), from
+    `heroes_offset`."""
     async with database_of(request).reader() as reader:
-        body = await reader.project(Team, TeamPublicWithHeroes).get_json(team_id)
-    return json_response(body)
+        team = await reader.project(Team, TeamPublic).get_json(team_id)
+        heroes = await reader.project(Hero, HeroPublic).list_json(
+            Hero.team_id == team_id, offset=heroes_offset, limit=heroes_limit
+        )
+    # TeamPublicWithHeroes is TeamPublic plus `heroes` as its last field: its JSON is the
+    # team's object with the heroes' array added at the end.
+    return json_response(team[:-1] + b',"heroes":' + heroes + b"}")
 
 
 @router.patch("/{team_id}", response_model=TeamPublic)

@@ -17,6 +17,7 @@ from ..models import (
     TransferRequest,
 )
 from .deps import HeroId, HeroServiceDep
+from .limits import LISTING_MAX
 
 router = APIRouter(tags=["transfers"])
 
@@ -32,6 +33,9 @@ async def transfer_hero(hero_id: HeroId, body: TransferRequest, heroes: HeroServ
 async def read_transfers(
     heroes: HeroServiceDep,
     hero_id: Annotated[int | None, Query(ge=INT_MIN, le=INT_MAX)] = None,
+    offset: Annotated[int, Query(ge=0, le=INT_MAX)] = 0,
+    limit: Annotated[int, Query(ge=0, le=LISTING_MAX)] = LISTING_MAX,
 ) -> Sequence[TransferLog]:
-    """The transfer log, newest first; `?hero_id=` for one hero's."""
-    return await heroes.transfers(hero_id)
+    """The transfer log, newest first; `?hero_id=` for one hero's. At most 100 entries
+    per request (`limit`); `offset` for the older ones."""
+    return await heroes.transfers(hero_id, offset=offset, limit=limit)
