@@ -27,6 +27,7 @@ from .pagination import (
     InvalidPageError,
     Page,
 )
+from .projection import plan_projections
 from .reader import Reader
 from .repository import Repository
 from .retry import is_transient
@@ -59,5 +60,6 @@ __all__ = [
     "UTCDateTime",
     "is_transient",
     "loader_options",
+    "plan_projections",
     "translate",
 ]
