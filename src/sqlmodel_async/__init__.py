@@ -29,6 +29,7 @@ from .pagination import (
     Page,
 )
 from .projected import Projected
+from .projection import plan_projections
 from .reader import Reader
 from .repository import Repository
 from .retry import is_transient
@@ -67,5 +68,6 @@ __all__ = [
     "UTCDateTime",
     "is_transient",
     "loader_options",
+    "plan_projections",
     "translate",
 ]
