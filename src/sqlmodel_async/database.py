@@ -205,9 +205,17 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work commits at the end, or rolls back if the block raises."""
+        """A session whose work commits at the end, or rolls back if the block raises.
+
+        On SQLite the transaction takes the write lock as it begins (BEGIN IMMEDIATE),
+        waiting for it up to the busy timeout: a deferred transaction that reads and then
+        writes fails at once when another writer committed in between (SQLite cannot
+        upgrade a stale snapshot), so concurrent writers to different rows would refuse
+        each other. Use `session()` or `read_only()` to read without the lock.
+        """
         async with self.sessionmaker() as session:
             try:
+                await self._begin_for_writes(session)
                 yield session
                 await session.commit()
             except BaseException as error:
@@ -215,6 +223,13 @@ class Database:
                 if isinstance(error, sa_exc.DBAPIError | orm_exc.StaleDataError):
                     raise translate(error, self.backend) from error
                 raise
+
+    async def _begin_for_writes(self, session: AsyncSession) -> None:
+        """Begin `session`'s transaction with the backend's `write_begin` where it has one
+        (SQLite: BEGIN IMMEDIATE); elsewhere the transaction begins as usual, when first
+        needed."""
+        if self.backend.write_begin is not None:
+            await session.connection(execution_options={BEGIN_OPTION: self.backend.write_begin})
 
     @asynccontextmanager
     async def read_only(self, *, replica: bool = True) -> AsyncIterator[AsyncSession]:
@@ -311,13 +326,8 @@ class Database:
 
         async def attempt() -> T:
             async with self.sessionmaker() as session:
-                if self.backend.write_begin is not None:
-                    # SQLite: take the write lock at BEGIN. A deferred transaction that reads
-                    # then writes fails on lock upgrade (SQLITE_BUSY_SNAPSHOT), which
-                    # busy_timeout cannot wait out; BEGIN IMMEDIATE waits for the lock instead.
-                    await session.connection(
-                        execution_options={BEGIN_OPTION: self.backend.write_begin}
-                    )
+                # SQLite: the write lock at BEGIN, as in transaction().
+                await self._begin_for_writes(session)
                 try:
                     result = await work(session)
                     await session.commit()
