@@ -157,6 +157,8 @@ _MYSQL_KINDS = {
     1205: "transient",  # lock wait timeout
     2006: "transient",  # server has gone away
     2013: "transient",  # lost connection during query
+    2055: "transient",  # lost connection (system error)
+    4031: "transient",  # disconnected by the server for inactivity (wait_timeout)
     2002: "transient",  # can't connect through the socket
     2003: "transient",  # can't connect to the server (down, restarting)
     1927: "transient",  # connection was killed (KILL of this session)
