@@ -84,11 +84,17 @@ def serve(
 ) -> None:
     """Serve the HTTP API (docs at /docs); SQLite is migrated at start (`heroes db`).
 
-    Example: heroes serve --host 0.0.0.0 --port 8080 --workers 2
+    Example: CURSOR_SECRET=... heroes serve --host 0.0.0.0 --port 8080 --workers 2
     """
     import uvicorn
 
     settings = _settings(database_url)
+    try:
+        warning = settings.check_cursor_secret(workers=workers)
+    except DatabaseError as error:  # several workers and no shared secret, or a short one
+        raise _fail(str(error)) from None
+    if warning:
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     _reach(_database(settings))
     # Migrated (SQLite) or checked (servers) here, once: workers starting together do not
     # race, and a schema that is not at head is one line, not a traceback per worker.
