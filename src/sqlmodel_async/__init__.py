@@ -30,7 +30,7 @@ from .pagination import (
 from .reader import Reader
 from .repository import Repository
 from .retry import is_transient
-from .types import UTCDateTime
+from .types import ExactText, UTCDateTime, exact_text
 
 __all__ = [
     "CheckViolation",
@@ -42,6 +42,7 @@ __all__ = [
     "Database",
     "DatabaseError",
     "DuplicateKeyError",
+    "ExactText",
     "ForeignKeyError",
     "InsecureCursorSecretWarning",
     "IntegrityViolation",
@@ -57,6 +58,7 @@ __all__ = [
     "Repository",
     "TransientError",
     "UTCDateTime",
+    "exact_text",
     "is_transient",
     "loader_options",
     "translate",

@@ -63,6 +63,8 @@ class Database:
 
     Plain URLs get the async driver (`postgresql://` → asyncpg, `mysql://`/`mariadb://` →
     asyncmy, `sqlite://` → aiosqlite). Pool options are checked against the backend.
+    Bound parameters are kept out of error messages and logs (SQLAlchemy's
+    `hide_parameters=True`); `Database(url, hide_parameters=False)` shows them.
     """
 
     def __init__(
@@ -105,7 +107,10 @@ class Database:
         self._pool_checks_idle = pool_pre_ping or (pool_recycle is not None and pool_recycle >= 0)
         self._last_invalidation = -STALE_POOL_SECONDS
         options: dict[str, Any] = {k: v for k, v in pool.items() if v is not None}
-        options.update(echo=echo, pool_pre_ping=pool_pre_ping, **engine_options)
+        # Bound parameters stay out of error messages and logs (they are users' data:
+        # names, secrets); pass hide_parameters=False to see them while debugging.
+        options.update(echo=echo, pool_pre_ping=pool_pre_ping, hide_parameters=True)
+        options.update(engine_options)
         connect = dict(connect_args or {})
         if pgbouncer:
             connect = pgbouncer_connect_args(self._url, connect)
@@ -344,7 +349,14 @@ class Database:
     # --- schema and lifecycle ---------------------------------------------------------
 
     async def create_all(self) -> None:
-        """Create the metadata's tables that do not exist yet."""
+        """Create the metadata's tables that do not exist yet.
+
+        On MariaDB/MySQL each table is created in `utf8mb4` (unless it names its own
+        `mysql_default_charset`), whatever the database's default character set."""
+        for table in self.metadata.tables.values():
+            for name, value in self.backend.table_options.items():
+                if name not in table.dialect_kwargs:
+                    table.dialect_kwargs[name] = value
         async with self.engine.begin() as connection:
             await connection.run_sync(self.metadata.create_all)
 

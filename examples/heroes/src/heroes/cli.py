@@ -93,14 +93,14 @@ def serve(
         warning = settings.check_cursor_secret(workers=workers)
     except DatabaseError as error:  # several workers and no shared secret, or a short one
         raise _fail(str(error)) from None
-    if warning:
-        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     _reach(_database(settings))
     # Migrated (SQLite) or checked (servers) here, once: workers starting together do not
     # race, and a schema that is not at head is one line, not a traceback per worker.
     prepare_schema_or_exit(settings.database_url)
     # The workers build their app from the environment.
     os.environ["DATABASE_URL"] = settings.database_url
+    if warning:
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     uvicorn.run(
         "heroes.api.server:create_served_app",
         factory=True,
