@@ -33,7 +33,7 @@ from .projection import plan_projections
 from .reader import Reader
 from .repository import Repository
 from .retry import is_transient
-from .types import UTCDateTime
+from .types import ExactText, UTCDateTime, exact_text
 
 __all__ = [
     "CheckViolation",
@@ -45,6 +45,7 @@ __all__ = [
     "Database",
     "DatabaseError",
     "DuplicateKeyError",
+    "ExactText",
     "Filter",
     "FilterQuery",
     "FilterSet",
@@ -66,6 +67,7 @@ __all__ = [
     "Sort",
     "TransientError",
     "UTCDateTime",
+    "exact_text",
     "is_transient",
     "loader_options",
     "plan_projections",

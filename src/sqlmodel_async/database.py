@@ -70,6 +70,8 @@ class Database:
 
     Plain URLs get the async driver (`postgresql://` → asyncpg, `mysql://`/`mariadb://` →
     asyncmy, `sqlite://` → aiosqlite). Pool options are checked against the backend.
+    Bound parameters are kept out of error messages and logs (SQLAlchemy's
+    `hide_parameters=True`); `Database(url, hide_parameters=False)` shows them.
     """
 
     def __init__(
@@ -112,7 +114,10 @@ class Database:
         self._pool_checks_idle = pool_pre_ping or (pool_recycle is not None and pool_recycle >= 0)
         self._last_invalidation = -STALE_POOL_SECONDS
         options: dict[str, Any] = {k: v for k, v in pool.items() if v is not None}
-        options.update(echo=echo, pool_pre_ping=pool_pre_ping, **engine_options)
+        # Bound parameters stay out of error messages and logs (they are users' data:
+        # names, secrets); pass hide_parameters=False to see them while debugging.
+        options.update(echo=echo, pool_pre_ping=pool_pre_ping, hide_parameters=True)
+        options.update(engine_options)
         connect = dict(connect_args or {})
         if pgbouncer:
             connect = pgbouncer_connect_args(self._url, connect)
@@ -215,9 +220,17 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work commits at the end, or rolls back if the block raises."""
+        """A session whose work commits at the end, or rolls back if the block raises.
+
+        On SQLite the transaction takes the write lock as it begins (BEGIN IMMEDIATE),
+        waiting for it up to the busy timeout: a deferred transaction that reads and then
+        writes fails at once when another writer committed in between (SQLite cannot
+        upgrade a stale snapshot), so concurrent writers to different rows would refuse
+        each other. Use `session()` or `read_only()` to read without the lock.
+        """
         async with self.sessionmaker() as session:
             try:
+                await self._begin_for_writes(session)
                 yield session
                 await session.commit()
             except BaseException as error:
@@ -225,6 +238,13 @@ class Database:
                 if isinstance(error, sa_exc.DBAPIError | orm_exc.StaleDataError):
                     raise translate(error, self.backend) from error
                 raise
+
+    async def _begin_for_writes(self, session: AsyncSession) -> None:
+        """Begin `session`'s transaction with the backend's `write_begin` where it has one
+        (SQLite: BEGIN IMMEDIATE); elsewhere the transaction begins as usual, when first
+        needed."""
+        if self.backend.write_begin is not None:
+            await session.connection(execution_options={BEGIN_OPTION: self.backend.write_begin})
 
     @asynccontextmanager
     async def read_only(self, *, replica: bool = True) -> AsyncIterator[AsyncSession]:
@@ -322,13 +342,8 @@ class Database:
 
         async def attempt() -> T:
             async with self.sessionmaker() as session:
-                if self.backend.write_begin is not None:
-                    # SQLite: take the write lock at BEGIN. A deferred transaction that reads
-                    # then writes fails on lock upgrade (SQLITE_BUSY_SNAPSHOT), which
-                    # busy_timeout cannot wait out; BEGIN IMMEDIATE waits for the lock instead.
-                    await session.connection(
-                        execution_options={BEGIN_OPTION: self.backend.write_begin}
-                    )
+                # SQLite: the write lock at BEGIN, as in transaction().
+                await self._begin_for_writes(session)
                 try:
                     result = await work(session)
                     await session.commit()
@@ -345,7 +360,14 @@ class Database:
     # --- schema and lifecycle ---------------------------------------------------------
 
     async def create_all(self) -> None:
-        """Create the metadata's tables that do not exist yet."""
+        """Create the metadata's tables that do not exist yet.
+
+        On MariaDB/MySQL each table is created in `utf8mb4` (unless it names its own
+        `mysql_default_charset`), whatever the database's default character set."""
+        for table in self.metadata.tables.values():
+            for name, value in self.backend.table_options.items():
+                if name not in table.dialect_kwargs:
+                    table.dialect_kwargs[name] = value
         async with self.engine.begin() as connection:
             await connection.run_sync(self.metadata.create_all)
 

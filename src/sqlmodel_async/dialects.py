@@ -79,6 +79,14 @@ class Backend:
     update_from: str = "values"
     #: upsert_many's clause: "on_conflict" (ON CONFLICT DO UPDATE) or "on_duplicate_key".
     upsert: str = "on_conflict"
+    #: The collation under which text compares exactly (binary, NO PAD: trailing spaces
+    #: count) for a SQLAlchemy dialect, where the default does not (MariaDB/MySQL), else
+    #: None: `types.ExactText` uses it.
+    exact_collation: Callable[[Any], str | None] = field(default=lambda _: None, repr=False)
+    #: Table options `Database.create_all` gives every table that does not set them
+    #: itself: MariaDB/MySQL tables in utf8mb4 whatever the database's default (utf8mb3
+    #: holds no emoji: an insert of one is refused).
+    table_options: dict[str, str] = field(default_factory=dict)
 
     def membership(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         """Yield WHERE clauses that together select `column IN values`.
@@ -157,6 +165,8 @@ _MYSQL_KINDS = {
     1205: "transient",  # lock wait timeout
     2006: "transient",  # server has gone away
     2013: "transient",  # lost connection during query
+    2055: "transient",  # lost connection (system error)
+    4031: "transient",  # disconnected by the server for inactivity (wait_timeout)
     2002: "transient",  # can't connect through the socket
     2003: "transient",  # can't connect to the server (down, restarting)
     1927: "transient",  # connection was killed (KILL of this session)
@@ -276,6 +286,11 @@ MYSQL = Backend(
     classify=_classify_mysql,
     update_from="union_join",
     upsert="on_duplicate_key",
+    # MariaDB has no utf8mb4_0900_bin; MySQL 8 has no utf8mb4_nopad_bin.
+    exact_collation=lambda dialect: (
+        "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
+    ),
+    table_options={"mysql_default_charset": "utf8mb4"},
 )
 
 _BY_NAME = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "mysql": MYSQL, "mariadb": MYSQL}

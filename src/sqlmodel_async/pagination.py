@@ -23,9 +23,11 @@ import secrets
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, TypeAdapter
+import sqlalchemy as sa
+from annotated_types import Interval, MaxLen
+from pydantic import BaseModel, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import to_jsonable_python
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -132,7 +134,10 @@ class CursorCodec:
                 for column, value in zip(keyset.columns, values, strict=True)
             ]
         except PydanticValidationError:
-            raise InvalidCursorError("malformed") from None
+            # Of the wrong type, or out of its column's range: a signed cursor may still
+            # carry such a value (it was forged with a leaked secret), and the database
+            # would refuse it (PostgreSQL: an integer out of int4's range).
+            raise InvalidCursorError("a value does not fit its column") from None
 
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()
@@ -188,7 +193,8 @@ def _unb64(text: str) -> bytes:
 @cache
 def _adapter(column_type: Any) -> TypeAdapter[Any]:
     """Turns a cursor's JSON value back into the column's Python type (datetime, Decimal,
-    UUID...); untyped columns take the JSON value as it is."""
+    UUID...), within the column's range (`_bounds`); untyped columns take the JSON value
+    as it is."""
     python_type: Any = Any
     while column_type is not None:
         try:
@@ -200,7 +206,31 @@ def _adapter(column_type: Any) -> TypeAdapter[Any]:
         # A TypeDecorator that does not say: its Python values are those of the type it wraps.
         column_type = getattr(column_type, "impl_instance", None)
         python_type = Any
-    return TypeAdapter(python_type)
+    bounds = _bounds(column_type) if python_type is not Any else []
+    return TypeAdapter(Annotated[python_type, *bounds] if bounds else python_type)
+
+
+#: Bits of the integer column types, narrowest first (subclasses of sa.Integer).
+_INTEGER_BITS = ((sa.SmallInteger, 16), (sa.BigInteger, 64), (sa.Integer, 32))
+
+
+def _bounds(column_type: Any) -> list[Any]:
+    """The range of values `column_type` stores on every backend: INTEGER is 32 bits
+    (PostgreSQL and MariaDB; use BigInteger for more), a VARCHAR its length, a float
+    finite, a NUMERIC its digits."""
+    while isinstance(column_type, sa.TypeDecorator):
+        column_type = column_type.impl_instance
+    if isinstance(column_type, sa.Integer):
+        bits = next(bits for kind, bits in _INTEGER_BITS if isinstance(column_type, kind))
+        return [Interval(ge=-(2 ** (bits - 1)), le=2 ** (bits - 1) - 1)]
+    if isinstance(column_type, sa.String) and column_type.length:
+        return [MaxLen(column_type.length)]
+    if isinstance(column_type, sa.Float):
+        return [Field(allow_inf_nan=False)]
+    if isinstance(column_type, sa.Numeric) and column_type.asdecimal:
+        precision, scale = column_type.precision, column_type.scale
+        return [Field(allow_inf_nan=False, max_digits=precision, decimal_places=scale)]
+    return []
 
 
 @cache

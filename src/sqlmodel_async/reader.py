@@ -36,7 +36,7 @@ from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.util import greenlet_spawn
 
 from .dialects import Backend
-from .errors import translate
+from .errors import TransientError, translate
 from .projected import Projected
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
@@ -79,6 +79,8 @@ class Reader:
         # True while a statement is out: if the task is cancelled then, the connection may
         # still be receiving the answer and must not go back to the pool.
         self._busy = False
+        # True when the last statement found the connection lost (fetch() reads again).
+        self._lost = False
 
     @property
     def direct(self) -> bool:
@@ -108,7 +110,25 @@ class Reader:
         self, statement: Any, parameters: dict[str, Any] | None = None, *, reusable: bool = False
     ) -> Sequence[Any]:
         """The rows of `statement`: straight from the driver when it is a kept statement
-        that needs no conversion (see the module's docstring), else through Core."""
+        that needs no conversion (see the module's docstring), else through Core.
+
+        A pooled connection the server dropped since it was last used (a restart, a
+        failover, `wait_timeout`, KILL) fails its next statement: it is discarded, with
+        the pool's other connections of its generation, and the read runs once more on a
+        fresh connection. A read changes nothing, so running it again is safe; a second
+        failure is raised (`TransientError`, 503 over HTTP)."""
+        try:
+            return await self._fetch_once(statement, parameters, reusable)
+        except TransientError:
+            if not (self._lost and self._owned):
+                raise
+        await self._reconnect()
+        return await self._fetch_once(statement, parameters, reusable)
+
+    async def _fetch_once(
+        self, statement: Any, parameters: dict[str, Any] | None, reusable: bool
+    ) -> Sequence[Any]:
+        self._lost = False
         if self._direct and reusable:
             prepared = _driver_statement(statement, self._engine.dialect)
             if prepared is not None:
@@ -119,6 +139,8 @@ class Reader:
             result = await core.execute(statement, parameters)
         except sa_exc.DBAPIError as error:
             self._busy = False
+            # SQLAlchemy has invalidated the connection, and the pool, on a disconnect.
+            self._lost = error.connection_invalidated
             raise translate(error, self.backend) from error
         self._busy = False
         return result.all()
@@ -142,16 +164,31 @@ class Reader:
         self._busy = False
         return rows
 
+    async def _reconnect(self) -> None:
+        """Give up the lost connection and check out another one. The pool's connections
+        as old as the lost one are replaced as they are checked out (`_driver_error`)."""
+        await self.close()
+        self._raw = self._core = None
+        self._lost = self._busy = False
+        try:
+            self._raw = await checkout(self._engine, idle_may_need_io=True)
+        except sa_exc.DBAPIError as error:
+            raise translate(error, self.backend) from error
+
     @property
     def _driver(self) -> Any:
         assert self._raw is not None
         return self._raw.driver_connection
 
     def _driver_error(
-        self, error: Exception, sql: str, arguments: builtins.list[Any]
+        self, error: Exception, sql: str | None, arguments: builtins.list[Any] | None
     ) -> BaseException:
-        """`error` from the driver as the same library error SQLAlchemy's path raises; a
-        lost connection is invalidated (not put back in the pool)."""
+        """`error` from the driver as the same library error SQLAlchemy's path raises.
+
+        A lost connection is handled as SQLAlchemy's own path handles it: the connection is
+        invalidated (not put back in the pool), and so are the pool's connections as old
+        as it (they are replaced at their next checkout: the server that dropped this one
+        has most likely dropped them too)."""
         dialect = self._engine.dialect
         dbapi = dialect.loaded_dbapi
         assert self._raw is not None
@@ -163,9 +200,14 @@ class Reader:
                 adapted, self._raw.dbapi_connection, None
             ) or self.backend.is_disconnect(adapted)
             if disconnect:
-                self._raw.invalidate(adapted)
+                self._lost = True
+                # What Connection does on a disconnect (SQLAlchemy has no public call for
+                # "this connection's generation"): invalidate it, and mark the pool's
+                # connections opened before it for replacement at their next checkout.
+                self._engine.sync_engine.pool._invalidate(self._raw, adapted)
             wrapped = sa_exc.DBAPIError.instance(
                 sql, arguments, adapted, dbapi.Error,
+                hide_parameters=self._engine.sync_engine.hide_parameters,
                 connection_invalidated=disconnect, dialect=dialect,
             )
             return translate(wrapped, self.backend)
@@ -179,7 +221,13 @@ class Reader:
             sync_engine = self._engine.sync_engine
             assert self._raw is not None
             core = AsyncConnection(self._engine, Connection(sync_engine, connection=self._raw))
-            self._core = await core.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                self._core = await core.execution_options(isolation_level="AUTOCOMMIT")
+            except sync_engine.dialect.loaded_dbapi.Error as error:
+                # Setting the isolation level is the connection's first round trip here:
+                # on a connection the server dropped it fails, with the driver's own error
+                # (SQLAlchemy does not wrap it).
+                raise self._driver_error(error, None, None) from error
         return self._core
 
     async def close(self) -> None:

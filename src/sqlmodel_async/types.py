@@ -49,3 +49,45 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+class ExactText(sa.TypeDecorator[str]):
+    """A VARCHAR(length) whose values compare exactly, byte for byte, on every backend:
+    for unique text columns (names, codes, slugs) that must not treat two different
+    strings as one.
+
+    PostgreSQL and SQLite compare text exactly already. MariaDB/MySQL compare by the
+    column's collation, whose defaults ignore case and accents and, worse for a unique
+    key, trailing spaces (PAD SPACE: `'B'` equals `'B '`, so an upsert of `'B '`
+    overwrites the row of `'B'`). There this type is `utf8mb4` with a binary NO PAD
+    collation (MariaDB `utf8mb4_nopad_bin`, MySQL 8 `utf8mb4_0900_bin`).
+
+    >>> name: str = Field(sa_type=ExactText(255), unique=True)
+    """
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, length: int | None = None) -> None:
+        super().__init__(length)
+        self.length = length
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        collation = backend_for(dialect.name).exact_collation(dialect)
+        if collation is None:
+            return dialect.type_descriptor(sa.String(self.length))
+        return dialect.type_descriptor(
+            mysql.VARCHAR(self.length, charset="utf8mb4", collation=collation)
+        )
+
+    @property
+    def python_type(self) -> type[str]:
+        return str
+
+    def __repr__(self) -> str:
+        return f"ExactText({self.length!r})" if self.length is not None else "ExactText()"
+
+
+def exact_text(length: int | None = None) -> ExactText:
+    """`ExactText(length)`: for `Field(sa_type=exact_text(255), unique=True)`."""
+    return ExactText(length)

@@ -1,7 +1,7 @@
 """Generated requests against the Heroes OpenAPI schema (schemathesis): whatever a client
 sends, valid or not, the service never answers with a 5xx.
 
-Runs on SQLite and PostgreSQL with a bounded number of examples per operation and mode.
+Runs on every backend with a bounded number of examples per operation and mode.
 The app gets a NullPool Database: schemathesis calls the ASGI app from its own event loop,
 so connections must not be pooled across loops.
 """
@@ -27,8 +27,6 @@ MAX_EXAMPLES = 15  # per operation and generation mode: bounded for CI
 
 @pytest.fixture
 async def api_schema(db: Database) -> AsyncIterator[Any]:
-    if db.backend.name == "mysql":
-        pytest.skip("the schemathesis suite runs on SQLite and PostgreSQL")
     service_db = Database(db.engine.url, poolclass=NullPool)
     app = without_lifespan(create_app(database=service_db))
     yield schemathesis.openapi.from_asgi("/openapi.json", app)

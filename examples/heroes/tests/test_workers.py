@@ -121,7 +121,11 @@ async def one_round(base: str, server_pid: int, port: int) -> dict[int, int]:
 async def test_two_workers_answer(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}",
+        "CURSOR_SECRET": "one-secret-for-every-worker",  # several workers refuse to start without
+    }
     process = await asyncio.create_subprocess_exec(
         HEROES,
         "serve",

@@ -133,17 +133,23 @@ def serve(
     reverse proxy in front (docs/deployment.md has an nginx example) and pass its address
     to --forwarded-allow-ips.
 
-    Example: heroes serve --host 0.0.0.0 --port 8080 --workers 2 --no-access-log
+    Example: CURSOR_SECRET=... heroes serve --host 0.0.0.0 --port 8080 --workers 2 --no-access-log
     """
     import uvicorn
 
     settings = _settings(database_url)
+    try:
+        warning = settings.check_cursor_secret(workers=workers)
+    except DatabaseError as error:  # several workers and no shared secret, or a short one
+        raise _fail(str(error)) from None
     _reach(_database(settings))
     # Migrated (SQLite) or checked (servers) here, once: workers starting together do not
     # race, and a schema that is not at head is one line, not a traceback per worker.
     prepare_schema_or_exit(settings.database_url)
     # The workers build their app from the environment.
     os.environ["DATABASE_URL"] = settings.database_url
+    if warning:
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     uvicorn.run(
         "heroes.api.server:create_served_app",
         factory=True,

@@ -13,10 +13,9 @@ from typing import Annotated, TypeVar
 import sqlalchemy as sa
 from annotated_types import Interval
 from pydantic import AfterValidator, FiniteFloat, StringConstraints, field_validator
-from sqlalchemy.dialects import mysql
 from sqlmodel import Field, Relationship, SQLModel
 
-from sqlmodel_async import UTCDateTime
+from sqlmodel_async import ExactText, UTCDateTime
 
 #: The range of an INTEGER column on every backend: larger ids can name no row.
 INT_MIN = -(2**31)
@@ -40,11 +39,10 @@ DbInt = Annotated[int, Interval(ge=INT_MIN, le=INT_MAX)]
 #: NaN and infinities: MariaDB refuses them and JSON cannot carry them back.
 PowerLevel = FiniteFloat
 
-#: Hero names compare exactly (case and accents) on every backend: MariaDB's default
-#: collation is case-insensitive, which would make "batman" a duplicate of "Batman" there.
-NameType = sa.String(NAME_LENGTH).with_variant(
-    mysql.VARCHAR(NAME_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb"
-)
+#: Hero names compare exactly (case, accents and trailing spaces) on every backend:
+#: MariaDB's default collation ignores case, and pads trailing spaces, which would make
+#: "batman" and "Batman " duplicates of "Batman" there (ExactText: a binary NO PAD one).
+NameType = ExactText(NAME_LENGTH)
 
 
 def _not_null(value: T | None) -> T:

@@ -17,6 +17,7 @@ import gc
 
 from fastapi import FastAPI
 
+from ..settings import Settings
 from .app import create_app
 
 #: Young, middle and old generation thresholds for a serving process (CPython: 700, 10, 10).
@@ -24,6 +25,11 @@ SERVING_GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def create_served_app() -> FastAPI:
-    """`create_app()`, with this process's collector set for serving (uvicorn factory)."""
+    """`create_app()`, with this process's collector set for serving (uvicorn factory).
+
+    A cursor secret too short to use is refused here, at start, rather than by every
+    cursor request (ConfigurationError)."""
     gc.set_threshold(*SERVING_GC_THRESHOLDS)
-    return create_app()
+    settings = Settings()
+    settings.check_cursor_secret()
+    return create_app(settings)

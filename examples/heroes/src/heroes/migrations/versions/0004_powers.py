@@ -1,12 +1,13 @@
 """Powers, and the heroes' powers at a level (a many-to-many with data on the link).
 
-Power names compare exactly on MariaDB (utf8mb4_bin), as hero names do. A link goes with
+Power names compare exactly on MariaDB/MySQL (ExactText: a binary NO PAD collation), as
+hero names do since 0003. A link goes with
 its hero (CASCADE); a power that heroes have cannot be deleted (RESTRICT). The link's
 primary key (hero_id, power_id) serves lookups by hero; power_id has its own index for
 a power's heroes.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01 19:20:00.000000
 """
 
@@ -14,11 +15,12 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import mysql
+
+from sqlmodel_async import ExactText
 
 # revision identifiers, used by Alembic.
 revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -28,9 +30,7 @@ def upgrade() -> None:
         "power",
         sa.Column(
             "name",
-            sa.String(length=255)
-            .with_variant(mysql.VARCHAR(collation="utf8mb4_bin", length=255), "mariadb")
-            .with_variant(mysql.VARCHAR(collation="utf8mb4_bin", length=255), "mysql"),
+            ExactText(255),
             nullable=False,
         ),
         sa.Column("id", sa.Integer(), nullable=False),
