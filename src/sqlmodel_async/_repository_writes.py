@@ -367,7 +367,7 @@ class WriteMethods(RepositoryBase[ModelT]):
                 self.session.expunge(existing)
             return NotFoundError(self.model, identity)
         if existing is not None:
-            session_sync.sync(existing, self._meta.names, rows[0])
+            session_sync.sync(existing, self._meta, rows[0])
         return ConcurrentUpdateError(
             f"concurrent update: {self.model.__name__} {identity!r} is no longer at "
             f"version {expected!r}",
@@ -393,9 +393,9 @@ class WriteMethods(RepositoryBase[ModelT]):
         when the session has none."""
         meta = self._meta
         if existing is not None:
-            session_sync.sync(existing, meta.names, row)
+            session_sync.sync(existing, meta, row)
             return existing  # type: ignore[no-any-return]
-        instance = self.model(**dict(zip(meta.names, row, strict=True)))
+        instance = self.model(**dict(zip(meta.names, meta.values(row), strict=True)))
         return session_sync.attach(self.session, meta, instance, row)  # type: ignore[no-any-return]
 
     def _validate(self, values: dict[str, Any]) -> ModelT:

@@ -72,21 +72,27 @@ def _references_to(mapper: Mapper[Any]) -> tuple[_Reference, ...]:
     return tuple(found)
 
 
-def sync(instance: Any, names: Sequence[str], row: Sequence[Any]) -> None:
+def sync(instance: Any, meta: ModelColumns, row: Sequence[Any]) -> None:
     """Give `instance` the row's values as its committed state."""
-    for name, value in zip(names, row, strict=True):
+    for name, value in zip(meta.names, meta.values(row), strict=True):
         set_committed_value(instance, name, value)
 
 
 def attach(session: AsyncSession, meta: ModelColumns, instance: Any, row: Sequence[Any]) -> Any:
     """`instance` (transient) with the written row's values, persistent in `session`."""
-    sync(instance, meta.names, row)
+    sync(instance, meta, row)
     make_transient_to_detached(instance)
     identity = sa.inspect(instance).key
     existing = session.identity_map.get(identity)
     if existing is not None and existing is not instance:
         session.expunge(existing)  # an instance of a row deleted by a statement before
     session.add(instance)
+    # Registered as new in this transaction, as the ORM registers what it inserts (private
+    # API: SessionTransaction._new), so a rollback expunges it instead of leaving an
+    # instance of a row that no longer exists.
+    transaction = session.sync_session._transaction
+    if transaction is not None:
+        transaction._new[sa.inspect(instance)] = True
     return instance
 
 

@@ -64,8 +64,20 @@ class ModelColumns:
     #: (`version_id_generator=False`).
     version_bumped: bool
 
+    #: Positions of float columns: SQLite's RETURNING hands back a whole REAL as an int
+    #: (105 for 105.0: the value before the column's affinity applies).
+    floats: tuple[int, ...] = ()
+
     def column(self, name: str) -> sa.Column[Any]:
         return self.columns[self.names.index(name)]
+
+    def values(self, row: Sequence[Any]) -> list[Any]:
+        """A returned row's values as the model holds them."""
+        values = list(row)
+        for position in self.floats:
+            if type(values[position]) is int:
+                values[position] = float(values[position])
+        return values
 
 
 @cache
@@ -90,6 +102,10 @@ def model_columns(mapper: Mapper[Any]) -> ModelColumns:
         key_columns=key_columns,  # type: ignore[arg-type]
         version_name=None if version is None else mapper.get_property_by_column(version).key,
         version_bumped=version is not None and mapper.version_id_generator is not False,
+        floats=tuple(
+            position for position, column in enumerate(columns)
+            if isinstance(column.type, sa.Float) and not column.type.asdecimal
+        ),
     )
 
 
