@@ -101,6 +101,10 @@ async def test_update_is_one_statement_without_a_read(wdb: Database) -> None:
         assert seen[0].startswith("UPDATE")
         assert (updated.hits, updated.version, updated.kind) == (7, 2, "plain")
         assert sa.inspect(updated).persistent and not session.dirty
+        # a whole model instance, as a read would give (schemas validate from it)
+        assert updated.model_dump() == {
+            "id": counter.id, "label": "a", "hits": 7, "kind": "plain", "version": 2
+        }
     async with wdb.session() as session:
         assert (await Repository(Counter, session).get_one(counter.id)).version == 2
 

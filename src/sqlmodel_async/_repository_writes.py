@@ -395,7 +395,9 @@ class WriteMethods(RepositoryBase[ModelT]):
         if existing is not None:
             session_sync.sync(existing, meta, row)
             return existing  # type: ignore[no-any-return]
-        instance = self.model(**dict(zip(meta.names, meta.values(row), strict=True)))
+        # Made as the ORM makes an instance it loads (no __init__, no validation: these
+        # are the database's values), then given the row.
+        instance = self._mapper.class_manager.new_instance()
         return session_sync.attach(self.session, meta, instance, row)  # type: ignore[no-any-return]
 
     def _validate(self, values: dict[str, Any]) -> ModelT:
