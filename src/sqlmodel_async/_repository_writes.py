@@ -328,7 +328,8 @@ class WriteMethods(RepositoryBase[ModelT]):
                 await channel.control(f"RELEASE SAVEPOINT {savepoint}")
             return result
         except sa_exc.DBAPIError as error:
-            await self._recover(channel, savepoint, at_stake)
+            if not error.connection_invalidated:  # else nothing is left to recover
+                await self._recover(channel, savepoint, at_stake)
             raise await self._translated(error, values, deleting=deleting) from error
         except BaseException:
             await self._recover(channel, savepoint, at_stake)
@@ -341,8 +342,9 @@ class WriteMethods(RepositoryBase[ModelT]):
                 await channel.control(f"RELEASE SAVEPOINT {savepoint}")
             elif not at_stake:
                 await self.session.rollback()
-        except sa_exc.DBAPIError:
-            # The connection is gone (a transient error): the caller's scope rolls back.
+        except Exception:
+            # The connection went away meanwhile: the caller's scope rolls back, and the
+            # original error (raised by our caller) says what happened.
             pass
 
     async def _no_row(

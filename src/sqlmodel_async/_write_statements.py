@@ -226,8 +226,11 @@ def _compile(written: WriteStatement, dialect: Dialect) -> DriverStatement | Non
 class Channel:
     """The session's connection, for the statements of one write."""
 
-    def __init__(self, connection: AsyncConnection, raw: Any | None) -> None:
+    def __init__(
+        self, connection: AsyncConnection, raw: Any | None, backend: Backend
+    ) -> None:
         self.connection = connection
+        self.backend = backend
         #: The pooled connection when statements go to the driver itself, else None.
         self._raw = raw
 
@@ -243,12 +246,12 @@ class Channel:
             and not engine.dispatch.after_cursor_execute
         )
         if not direct:
-            return cls(connection, None)
+            return cls(connection, None, backend)
         try:  # no I/O while the connection is valid
             raw: Any = connection.sync_connection.connection  # type: ignore[union-attr]
         except sa_exc.MissingGreenlet:
             raw = await connection.get_raw_connection()
-        return cls(connection, raw)
+        return cls(connection, raw, backend)
 
     @property
     def dialect(self) -> Dialect:
@@ -347,7 +350,9 @@ class Channel:
         try:
             raw.dbapi_connection._handle_exception(error)
         except dbapi.Error as adapted:
-            disconnect = dialect.is_disconnect(adapted, raw.dbapi_connection, None)
+            disconnect = dialect.is_disconnect(
+                adapted, raw.dbapi_connection, None
+            ) or self.backend.is_disconnect(adapted)
             wrapped = sa_exc.DBAPIError.instance(
                 sql, arguments, adapted, dbapi.Error,
                 connection_invalidated=disconnect, dialect=dialect,
