@@ -290,3 +290,29 @@ async def test_composite_keys_update_and_delete(wdb: Database) -> None:
         assert await links.delete([book_id, tag_id]) is False
     async with wdb.session() as session:
         assert await Repository(BookTag, session).count() == 0
+
+
+async def test_postgresql_writes_go_to_the_driver_inside_the_sessions_transaction(
+    wdb: Database,
+) -> None:
+    """Pins the asyncpg adapter's private API the direct path uses (_write_statements.py):
+    with nothing listening, the statement goes to asyncpg itself, begins the adapter's
+    transaction as the adapter would, and a rollback takes the write back."""
+    if wdb.backend.name != "postgresql":
+        pytest.skip("the direct path is asyncpg's")
+    from sqlmodel_async._write_statements import Channel
+
+    async with wdb.session() as session:
+        channel = await Channel.open(session, wdb.backend)
+        assert channel._raw is not None
+        adapter = channel._raw.dbapi_connection
+        assert adapter._transaction is None  # begun lazily, before the first statement
+        fan = await Repository(Fan, session).create({"name": "x"})
+        assert adapter._transaction is not None
+        await Repository(Fan, session).update(fan.id, {"age": 3})
+        await session.rollback()
+    async with wdb.session() as session:
+        assert await Repository(Fan, session).count() == 0
+    with statements(wdb):  # a listener: SQLAlchemy's path, so it sees every statement
+        async with wdb.session() as session:
+            assert (await Channel.open(session, wdb.backend))._raw is None
