@@ -28,10 +28,10 @@ import sqlalchemy as sa
 from pydantic import BaseModel, create_model
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import exc as orm_exc
-from sqlmodel import select
 
 from . import _session_sync as session_sync
 from ._repository_base import Filter, ModelT, RepositoryBase
+from ._write_errors import translated
 from ._write_statements import (
     EXPECTED_VERSION,
     Channel,
@@ -46,8 +46,6 @@ from ._write_statements import (
 )
 from .errors import (
     ConcurrentUpdateError,
-    DatabaseError,
-    ForeignKeyError,
     InvalidDataError,
     NotFoundError,
     translate,
@@ -296,7 +294,9 @@ class WriteMethods(RepositoryBase[ModelT]):
         try:
             await self.session.flush()
         except sa_exc.DBAPIError as error:
-            raise await self._translated(error, {}, deleting=False) from error
+            meta, backend = self._meta, self.backend
+            found = await translated(self.session, meta, backend, error, {}, deleting=False)
+            raise found from error
         return instance
 
     async def _autoflush(self) -> None:
@@ -330,7 +330,9 @@ class WriteMethods(RepositoryBase[ModelT]):
         except sa_exc.DBAPIError as error:
             if not error.connection_invalidated:  # else nothing is left to recover
                 await self._recover(channel, savepoint, at_stake)
-            raise await self._translated(error, values, deleting=deleting) from error
+            raise await translated(
+                self.session, self._meta, self.backend, error, values, deleting=deleting
+            ) from error
         except BaseException:
             await self._recover(channel, savepoint, at_stake)
             raise
@@ -419,51 +421,6 @@ class WriteMethods(RepositoryBase[ModelT]):
             raise InvalidDataError(
                 f"{self.model.__name__} has no field(s) {', '.join(unknown)}", column=unknown[0]
             )
-
-    async def _translated(
-        self, error: sa_exc.DBAPIError, values: Mapping[str, Any], *, deleting: bool
-    ) -> BaseException:
-        translated = translate(error, self.backend)
-        if isinstance(translated, DatabaseError) and translated.column is None:
-            translated.column = self._constraint_columns(translated.constraint)
-        if isinstance(translated, ForeignKeyError):
-            if deleting:
-                # A delete can only be refused because the row is still referenced
-                # (SQLite's NO ACTION does not say which way the reference failed).
-                translated.missing_reference = False
-            elif translated.column is None:
-                # SQLite names neither the column nor which way the reference failed.
-                translated.column = await self._missing_reference(values)
-                translated.missing_reference = translated.column is not None
-        return translated
-
-    def _constraint_columns(self, name: str | None) -> str | None:
-        """The column(s) of the table's constraint or index called `name`, if we know it."""
-        if name is None:
-            return None
-        table = self._mapper.local_table
-        for item in [*getattr(table, "constraints", ()), *getattr(table, "indexes", ())]:
-            if item.name == name:
-                return ", ".join(column.key for column in item.columns)
-        # MySQL names an unnamed single-column unique key after its column.
-        return name if name in table.columns else None
-
-    async def _missing_reference(self, values: Mapping[str, Any]) -> str | None:
-        """Which foreign-key column points at a row that does not exist (SQLite does not
-        say); asked only after a foreign-key refusal."""
-        meta = self._meta
-        for name, column in zip(meta.names, meta.columns, strict=True):
-            value = values.get(name)
-            if value is None:
-                continue
-            for foreign_key in column.foreign_keys:
-                target = foreign_key.column
-                found = await self.session.exec(
-                    select(sa.literal(1)).select_from(target.table).where(target == value)
-                )
-                if found.first() is None:
-                    return name
-        return None
 
 
 @cache
