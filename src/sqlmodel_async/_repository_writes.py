@@ -1,97 +1,419 @@
-"""Single-row writes of `Repository`: create, update, delete.
+"""Writes of `Repository` that are one statement each: create, update and delete by key,
+and update_where / delete_where by filter.
 
-Writes flush (so the database's refusal arrives here, translated) but do not commit: the
-scope that opened the session (`db.transaction()`, a service method) decides when.
+Each is a single INSERT / UPDATE / DELETE (... RETURNING where the backend has it), built
+once per model and column set (_write_statements.py), never a read first. The database
+decides: its defaults and version come back with the row, its foreign-key rules decide a
+delete (RESTRICT refuses, CASCADE and SET NULL do what the schema says), whatever the ORM
+relationship options. Instances already in the session are kept honest (_session_sync.py).
+Nothing commits: the scope that opened the session decides when.
+
+A refused write raises the translated error and leaves the caller's transaction usable
+with its earlier work intact. Where the transaction has done nothing yet, there is
+nothing to protect: a refusal rolls it back. Where it has, a refused statement undoes only
+itself on SQLite and InnoDB; PostgreSQL aborts the whole transaction on any error, so
+there the statement runs in a savepoint with a fixed name (prepared once by the driver).
 """
 
 from __future__ import annotations
 
 import builtins
+import copy
 from collections.abc import Awaitable, Callable, Mapping
+from functools import cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 from sqlalchemy.orm import exc as orm_exc
-from sqlmodel import select
 
-from ._repository_base import ModelT, RepositoryBase
+from . import _session_sync as session_sync
+from ._repository_base import Filter, ModelT, RepositoryBase
+from ._write_errors import translated
+from ._write_statements import (
+    EXPECTED_VERSION,
+    Channel,
+    ModelColumns,
+    delete_statement,
+    insert_statement,
+    key_bind,
+    model_columns,
+    select_statement,
+    update_statement,
+    value_bind,
+)
 from .errors import (
-    DatabaseError,
-    ForeignKeyError,
+    ConcurrentUpdateError,
     InvalidDataError,
     NotFoundError,
-    TransientError,
     translate,
 )
+
+T = TypeVar("T")
 
 
 class WriteMethods(RepositoryBase[ModelT]):
     async def create(self, data: ModelT | BaseModel | Mapping[str, Any]) -> ModelT:
-        """Insert one row from a model instance, a Create schema or a mapping; the returned
-        instance has its primary key. Not committed: the caller's scope commits."""
+        """Insert one row from a model instance, a Create schema or a mapping: one
+        INSERT ... RETURNING. The returned instance has the database's values (key,
+        server defaults, version) and is persistent in the session. Not committed."""
         if isinstance(data, self.model):
             instance = data
+            if not sa.inspect(instance).transient or self._has_related(instance):
+                # Already in a session, or with related instances to save along: the
+                # unit of work's job.
+                return await self._create_through_orm(instance)
+        elif isinstance(data, BaseModel):
+            # The schema validated its fields already: build, do not validate again.
+            values = data.model_dump()
+            self._check_fields(values)
+            instance = self.model(**values)
         else:
-            values = data.model_dump() if isinstance(data, BaseModel) else dict(data)
+            values = dict(data)
             self._check_fields(values)
             instance = self._validate(values)
+        meta = self._meta
+        values = self._insert_values(instance)
+        parameters = {value_bind(name): value for name, value in values.items()}
+        await self._autoflush()
 
-        async def add() -> None:
-            self.session.add(instance)
+        async def insert(channel: Channel) -> Any:
+            if self._returning(channel, self.backend.insert_returning, "insert_returning"):
+                written = insert_statement(meta, tuple(values), True)
+                return (await channel.rows(written, parameters))[0]
+            written = insert_statement(meta, tuple(values), False)
+            key = self._key_parameters(await channel.inserted_key(written, parameters))
+            return (await channel.rows(select_statement(meta, False), key))[0]
 
-        await self._write(instance, add)
+        row = await self._guarded(insert, values)
+        session_sync.attach(self.session, meta, instance, row)
         return instance
 
     async def update(self, key: Any, data: BaseModel | Mapping[str, Any]) -> ModelT:
         """Partial update: only the fields present in `data` change (an Update schema's
-        unset fields are left alone; a field set to None becomes NULL). The primary key is
-        never changed. Raises `NotFoundError` if there is no such row."""
-        instance = await self.session.get(self.model, key)
-        if instance is None:
-            raise NotFoundError(self.model, key)
+        unset fields are left alone; a field set to None becomes NULL). One UPDATE ...
+        RETURNING, no read first. The primary key is never changed.
+
+        A model with a version column is checked against the version the caller knows:
+        `data`'s `version` if given, else that of the instance in the session; a row that
+        moved on raises `ConcurrentUpdateError`. No such row: `NotFoundError`."""
+        meta = self._meta
         values = (
             data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else dict(data)
         )
         self._check_fields(values)
-        for column in self._primary_key:
-            key_name = str(column.key)
-            if key_name in values and values[key_name] != getattr(instance, key_name):
+        key_values = self._key.values(key)
+        for name, value in zip(meta.key_names, key_values, strict=True):
+            if name in values and values.pop(name) != value:
                 raise InvalidDataError(
-                    f"update() cannot change the primary key {key_name!r}", column=key_name
+                    f"update() cannot change the primary key {name!r}", column=name
                 )
-            values.pop(key_name, None)
+        expected = values.pop(meta.version_name, None) if meta.version_name else None
         if not isinstance(data, BaseModel):
-            # A plain mapping has not been validated: validate the merged result and write
-            # the validated (coerced) values, not the raw ones.
-            validated = self._validate({**instance.model_dump(), **values})
-            values = {name: getattr(validated, name) for name in values}
+            values = self._validated_values(values)
+        await self._autoflush()
+        existing = session_sync.in_session(self.session, meta, key_values)
+        if expected is None and meta.version_name and existing is not None:
+            expected = session_sync.loaded(existing, meta.version_name)
+        keys = self._key_parameters(key_values)
+        if not values:  # nothing to set: the row as it is
+            return await self._row_or_not_found(keys, key_values, existing)
+        names = tuple(values)
+        parameters = {**keys, **{value_bind(name): values[name] for name in names}}
+        if expected is not None:
+            parameters[EXPECTED_VERSION] = expected
 
-        async def change() -> None:
-            instance.sqlmodel_update(values)
+        async def change(channel: Channel) -> Any:
+            returning = self._returning(channel, self.backend.update_returning, "update_returning")
+            written = update_statement(meta, names, expected is not None, returning)
+            if returning:
+                rows = await channel.rows(written, parameters)
+                if rows:
+                    return rows[0]
+            elif await channel.count(written, parameters):
+                return (await channel.rows(select_statement(meta, False), keys))[0]
+            return await self._no_row(channel, keys, key_values, expected, existing)
 
-        await self._write(instance, change)
-        return instance
+        row = await self._guarded(change, values)
+        if isinstance(row, BaseException):
+            raise row
+        return self._with_row(row, existing)
 
     async def delete(self, key: Any) -> bool:
-        """Delete the row with primary key `key`; False if there was none."""
-        instance = await self.session.get(self.model, key)
-        if instance is None:
-            return False
+        """Delete the row with primary key `key`: one DELETE; False if there was none.
 
-        async def remove() -> None:
-            await self.session.delete(instance)
+        The database's foreign-key rules decide: a row still referenced under RESTRICT /
+        NO ACTION raises `ForeignKeyError` (nothing changed); CASCADE and SET NULL do what
+        the schema says. A model with a version column is checked against the version of
+        the instance in the session, if there is one (`ConcurrentUpdateError`)."""
+        meta = self._meta
+        key_values = self._key.values(key)
+        await self._autoflush()
+        existing = session_sync.in_session(self.session, meta, key_values)
+        expected = None
+        if meta.version_name and existing is not None:
+            expected = session_sync.loaded(existing, meta.version_name)
+        keys = self._key_parameters(key_values)
+        parameters = keys if expected is None else {**keys, EXPECTED_VERSION: expected}
 
-        await self._write(instance, remove)
-        return True
+        async def remove(channel: Channel) -> bool | BaseException:
+            if await channel.count(delete_statement(meta, expected is not None), parameters):
+                return True
+            if expected is None:
+                return False
+            found = await self._no_row(channel, keys, key_values, expected, existing)
+            return False if isinstance(found, NotFoundError) else found
+
+        deleted = await self._guarded(remove, {}, deleting=True)
+        if isinstance(deleted, BaseException):
+            raise deleted
+        if deleted:
+            session_sync.forget_deleted(self.session, self._mapper, key_values)
+        elif existing is not None:
+            self.session.expunge(existing)
+        return deleted
+
+    async def update_where(
+        self,
+        values: BaseModel | Mapping[str, Any],
+        *filters: Filter,
+        all: bool = False,
+        **equals: Any,
+    ) -> int:
+        """Set `values` on every row matching `filters` and `equals`, in one UPDATE;
+        returns the number of rows matched. The version column is bumped. An empty
+        filter is refused unless `all=True`. Instances in the session have the changed
+        attributes expired."""
+        meta = self._meta
+        given = (
+            values.model_dump(exclude_unset=True) if isinstance(values, BaseModel)
+            else dict(values)
+        )
+        if not given:
+            raise InvalidDataError("update_where() needs at least one value to set")
+        self._check_fields(given)
+        for name in (*meta.key_names, meta.version_name):
+            if name in given:
+                raise InvalidDataError(
+                    f"update_where() cannot set {name!r}: the primary key and the version "
+                    "are not set by filter", column=name,
+                )
+        validated = self._validated_values(given)
+        clauses = self._clauses("update_where", filters, equals, all)
+        setting: dict[Any, Any] = {meta.column(name): value for name, value in validated.items()}
+        if meta.version_name is not None and meta.version_bumped:
+            version = meta.column(meta.version_name)
+            setting[version] = version + 1
+        statement = sa.update(meta.table).where(*clauses).values(setting)
+        await self._autoflush()
+
+        async def change(channel: Channel) -> int:
+            result = await channel.execute(statement)
+            return int(result.rowcount)
+
+        count = await self._guarded(change, validated)
+        expired = [*validated, *([meta.version_name] if meta.version_name else [])]
+        session_sync.expire_model(self.session, self._mapper, expired)
+        return count
+
+    async def delete_where(self, *filters: Filter, all: bool = False, **equals: Any) -> int:
+        """Delete every row matching `filters` and `equals`, in one DELETE; returns the
+        number deleted. The foreign-key rules decide, as for `delete()`. An empty filter
+        is refused unless `all=True`."""
+        meta = self._meta
+        clauses = self._clauses("delete_where", filters, equals, all)
+        statement: Any = sa.delete(meta.table).where(*clauses)
+        await self._autoflush()
+
+        async def remove(channel: Channel) -> builtins.list[tuple[Any, ...]] | int:
+            if channel.dialect.delete_returning:
+                result = await channel.execute(statement.returning(*meta.key_columns))
+                return [tuple(row) for row in result.all()]
+            return int((await channel.execute(statement)).rowcount)
+
+        deleted = await self._guarded(remove, {}, deleting=True)
+        if isinstance(deleted, int):  # keys unknown: every instance of the model may be gone
+            session_sync.expire_model(self.session, self._mapper, meta.names)
+            return deleted
+        for key in deleted:
+            session_sync.forget_deleted(self.session, self._mapper, key)
+        return len(deleted)
+
+    # --- helpers -----------------------------------------------------------------------
+
+    @property
+    def _meta(self) -> ModelColumns:
+        return model_columns(self._mapper)
+
+    def _clauses(
+        self, method: str, filters: tuple[Filter, ...], equals: Mapping[str, Any], every: bool
+    ) -> builtins.list[Any]:
+        clauses = [*filters, *self._equals(equals)]
+        if not clauses and not every:
+            raise InvalidDataError(
+                f"{method}() without a filter would write every row of "
+                f"{self.model.__name__}: pass all=True if that is meant"
+            )
+        return clauses
+
+    def _key_parameters(self, key: tuple[Any, ...]) -> dict[str, Any]:
+        names = self._meta.key_names
+        return {key_bind(name): value for name, value in zip(names, key, strict=True)}
+
+    @staticmethod
+    def _returning(channel: Channel, backend_has: bool, dialect_flag: str) -> bool:
+        return backend_has and bool(getattr(channel.dialect, dialect_flag, False))
+
+    def _insert_values(self, instance: ModelT) -> dict[str, Any]:
+        """The instance's column values to insert; a None the database fills in (a
+        generated key, a server default) is left out, as the ORM leaves it out."""
+        meta = self._meta
+        values = {}
+        for name, column in zip(meta.names, meta.columns, strict=True):
+            value = getattr(instance, name, None)
+            if value is None:
+                if name == meta.version_name and meta.version_bumped:
+                    value = 1
+                elif column.primary_key or column.server_default is not None or (
+                    column.default is not None
+                ):
+                    continue
+            values[name] = value
+        return values
+
+    def _has_related(self, instance: ModelT) -> bool:
+        state = sa.inspect(instance)
+        return any(
+            state.dict.get(rel.key) not in (None, []) for rel in self._mapper.relationships
+        )
+
+    async def _create_through_orm(self, instance: ModelT) -> ModelT:
+        self.session.add(instance)
+        try:
+            await self.session.flush()
+        except sa_exc.DBAPIError as error:
+            meta, backend = self._meta, self.backend
+            found = await translated(self.session, meta, backend, error, {}, deleting=False)
+            raise found from error
+        return instance
+
+    async def _autoflush(self) -> None:
+        """Pending ORM changes reach the database before the statement (autoflush)."""
+        session = self.session
+        if session.sync_session.autoflush and (session.new or session.deleted or session.dirty):
+            try:
+                await session.flush()
+            except (sa_exc.DBAPIError, orm_exc.StaleDataError) as error:
+                raise translate(error, self.backend) from error
+
+    async def _guarded(
+        self,
+        work: Callable[[Channel], Awaitable[T]],
+        values: Mapping[str, Any],
+        *,
+        deleting: bool = False,
+    ) -> T:
+        """Run `work` with the savepoint rule of the module's docstring; a refusal is
+        raised translated."""
+        at_stake = self.session.in_transaction()
+        savepoint = self.backend.write_savepoint if at_stake else None
+        channel = await Channel.open(self.session, self.backend)
+        try:
+            if savepoint is not None:
+                await channel.control(f"SAVEPOINT {savepoint}")
+            result = await work(channel)
+            if savepoint is not None:
+                await channel.control(f"RELEASE SAVEPOINT {savepoint}")
+            return result
+        except sa_exc.DBAPIError as error:
+            if not error.connection_invalidated:  # else nothing is left to recover
+                await self._recover(channel, savepoint, at_stake)
+            raise await translated(
+                self.session, self._meta, self.backend, error, values, deleting=deleting
+            ) from error
+        except BaseException:
+            await self._recover(channel, savepoint, at_stake)
+            raise
+
+    async def _recover(self, channel: Channel, savepoint: str | None, at_stake: bool) -> None:
+        try:
+            if savepoint is not None:
+                await channel.control(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                await channel.control(f"RELEASE SAVEPOINT {savepoint}")
+            elif not at_stake:
+                await self.session.rollback()
+        except Exception:
+            # The connection went away meanwhile: the caller's scope rolls back, and the
+            # original error (raised by our caller) says what happened.
+            pass
+
+    async def _no_row(
+        self,
+        channel: Channel,
+        keys: Mapping[str, Any],
+        key: tuple[Any, ...],
+        expected: Any,
+        existing: Any,
+    ) -> BaseException:
+        """Why a write by key matched no row: the row is gone (`NotFoundError`), or its
+        version moved on (`ConcurrentUpdateError`; the instance in the session gets the
+        row as it is now, so a caller that writes again starts from the winner's)."""
+        identity = key if self._key.composite else key[0]
+        rows = (
+            await channel.rows(select_statement(self._meta, True), keys)
+            if expected is not None
+            else []
+        )
+        if not rows:
+            if existing is not None:
+                self.session.expunge(existing)
+            return NotFoundError(self.model, identity)
+        if existing is not None:
+            session_sync.sync(existing, self._meta, rows[0])
+        return ConcurrentUpdateError(
+            f"concurrent update: {self.model.__name__} {identity!r} is no longer at "
+            f"version {expected!r}",
+            detail="the row was changed by another request since it was read: read it again",
+        )
+
+    async def _row_or_not_found(
+        self, keys: dict[str, Any], key: tuple[Any, ...], existing: Any
+    ) -> ModelT:
+        async def read(channel: Channel) -> Any:
+            rows = await channel.rows(select_statement(self._meta, False), keys)
+            if not rows:
+                return NotFoundError(self.model, key if self._key.composite else key[0])
+            return rows[0]
+
+        row = await self._guarded(read, {})
+        if isinstance(row, BaseException):
+            raise row
+        return self._with_row(row, existing)
+
+    def _with_row(self, row: Any, existing: Any) -> ModelT:
+        """The session's instance of the row, with the row's values; a new persistent one
+        when the session has none."""
+        meta = self._meta
+        if existing is not None:
+            session_sync.sync(existing, meta, row)
+            return existing  # type: ignore[no-any-return]
+        # Made as the ORM makes an instance it loads (no __init__, no validation: these
+        # are the database's values), then given the row.
+        instance = self._mapper.class_manager.new_instance()
+        return session_sync.attach(self.session, meta, instance, row)  # type: ignore[no-any-return]
 
     def _validate(self, values: dict[str, Any]) -> ModelT:
         # Validated from attributes, not from the dict: SQLModel reads relationships off the
         # input with getattr(), so a relationship named `items` would get dict.items.
         return self.model.model_validate(SimpleNamespace(**values), from_attributes=True)
+
+    def _validated_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Some of the model's fields, validated and coerced through the model's own field
+        types (pydantic's ValidationError, as for a whole instance)."""
+        validated = _partial_model(self.model).model_validate(values)
+        return {name: getattr(validated, name) for name in values}
 
     def _check_fields(self, values: Mapping[str, Any]) -> None:
         unknown = sorted(set(values) - set(self._mapper.columns.keys()))
@@ -100,108 +422,15 @@ class WriteMethods(RepositoryBase[ModelT]):
                 f"{self.model.__name__} has no field(s) {', '.join(unknown)}", column=unknown[0]
             )
 
-    async def _write(self, instance: ModelT, change: Callable[[], Awaitable[None]]) -> None:
-        """Apply `change` and flush it. On a refusal only this write is undone and the error
-        is raised translated; the session stays usable.
 
-        Inside a transaction that already did something, the write runs in a savepoint, so
-        a caught refusal does not take the caller's earlier work with it. In a fresh
-        transaction there is nothing else to lose: a plain rollback saves the round trips.
-        """
-        savepoint: AsyncSessionTransaction | None = None
-        values: dict[str, Any] = {}
-        try:
-            if self.session.in_transaction():
-                savepoint = await self.session.begin_nested()
-            await change()
-            values = {column.key: getattr(instance, column.key, None) for column in self._columns()}
-            await self.session.flush()
-        except orm_exc.StaleDataError as error:
-            # A version column's check (or a concurrent delete) matched no row.
-            await self._undo(savepoint)
-            raise await self._stale(instance, error) from error
-        except sa_exc.DBAPIError as error:
-            await self._undo(savepoint)
-            translated = await self._translated(error, values)
-            if not isinstance(translated, TransientError):
-                # A transient failure took the transaction (or connection) with it: there
-                # is nothing to reload, and the caller retries the whole unit.
-                await self._reload(instance)
-            raise translated from error
-        except BaseException:
-            await self._undo(savepoint)
-            raise
-        if savepoint is not None:
-            await savepoint.commit()
-
-    async def _stale(self, instance: ModelT, error: orm_exc.StaleDataError) -> BaseException:
-        """`ConcurrentUpdateError`, with `instance` re-read as the row is now (so a caller
-        that decides to write again starts from the winner's version); `NotFoundError` if
-        another transaction deleted the row.
-
-        The re-read locks the row: a plain one would give back InnoDB's REPEATABLE READ
-        snapshot, i.e. the stale row again."""
-        identity = sa.inspect(instance).identity
-        try:
-            await self.session.refresh(instance, with_for_update=True)
-        except sa_exc.DBAPIError as reread_error:  # e.g. a serialization failure
-            return translate(reread_error, self.backend)
-        except sa_exc.InvalidRequestError:
-            self.session.expunge(instance)
-            key = identity[0] if identity is not None and len(identity) == 1 else identity
-            return NotFoundError(self.model, key)
-        return translate(error, self.backend)
-
-    async def _reload(self, instance: ModelT) -> None:
-        """The rollback expired a stored row's attributes: load them again now, so reading
-        them afterwards needs no hidden query (which async code cannot run)."""
-        if sa.inspect(instance).persistent:
-            await self.session.refresh(instance)
-
-    async def _undo(self, savepoint: AsyncSessionTransaction | None) -> None:
-        if savepoint is not None:
-            await savepoint.rollback()
-        else:
-            await self.session.rollback()
-
-    async def _translated(
-        self, error: sa_exc.DBAPIError, values: Mapping[str, Any]
-    ) -> BaseException:
-        translated = translate(error, self.backend)
-        if isinstance(translated, DatabaseError) and translated.column is None:
-            translated.column = self._constraint_columns(translated.constraint)
-        if isinstance(translated, ForeignKeyError) and translated.column is None:
-            # SQLite names neither the column nor which way the reference failed.
-            translated.column = await self._missing_reference(values)
-            translated.missing_reference = translated.column is not None
-        return translated
-
-    def _constraint_columns(self, name: str | None) -> str | None:
-        """The column(s) of the table's constraint or index called `name`, if we know it."""
-        if name is None:
-            return None
-        table = self._mapper.local_table
-        for item in [*getattr(table, "constraints", ()), *getattr(table, "indexes", ())]:
-            if item.name == name:
-                return ", ".join(column.key for column in item.columns)
-        # MySQL names an unnamed single-column unique key after its column.
-        return name if name in table.columns else None
-
-    def _columns(self) -> builtins.list[Any]:
-        return builtins.list(self._mapper.columns)
-
-    async def _missing_reference(self, values: Mapping[str, Any]) -> str | None:
-        """Which foreign-key column points at a row that does not exist (SQLite does not
-        say); asked only after a foreign-key refusal."""
-        for column in self._columns():
-            value = values.get(column.key)
-            if value is None:
-                continue
-            for foreign_key in column.foreign_keys:
-                target = foreign_key.column
-                found = await self.session.exec(
-                    select(sa.literal(1)).select_from(target.table).where(target == value)
-                )
-                if found.first() is None:
-                    return str(column.key)
-        return None
+@cache
+def _partial_model(model: type[Any]) -> type[BaseModel]:
+    """A pydantic model with the table model's fields, none required: validates the
+    fields an update gives, and only those."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        optional = copy.copy(info)
+        optional.default = None
+        optional.default_factory = None
+        fields[name] = (info.annotation, optional)
+    return create_model(f"{model.__name__}Values", **fields)

@@ -87,6 +87,21 @@ class Backend:
     #: itself: MariaDB/MySQL tables in utf8mb4 whatever the database's default (utf8mb3
     #: holds no emoji: an insert of one is refused).
     table_options: dict[str, str] = field(default_factory=dict)
+    #: Single-row writes (Repository.create/update/delete) may run on the driver itself,
+    #: as `direct_reads` (when the engine's driver is `driver` and nothing listens to
+    #: cursor executes).
+    direct_writes: bool = False
+    #: Whether INSERT ... RETURNING / UPDATE ... RETURNING may be used for single-row
+    #: writes, where the connected server has it too (SQLAlchemy's dialect reads the server
+    #: version: MariaDB has INSERT RETURNING from 10.5, MySQL has none). Without it the row
+    #: is read back by key after the write (the next best thing: no read before it).
+    insert_returning: bool = True
+    update_returning: bool = True
+    #: The savepoint a single-row write runs in when its transaction already did work and
+    #: a refused statement would take that work with it (PostgreSQL aborts the whole
+    #: transaction on any error). A fixed name, so the driver prepares it once. None where
+    #: a refused statement undoes only itself (SQLite, InnoDB): no savepoint is needed.
+    write_savepoint: str | None = None
 
     def membership(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         """Yield WHERE clauses that together select `column IN values`.
@@ -274,6 +289,8 @@ POSTGRESQL = Backend(
     timestamps_keep_zone=True,
     bulk_arrays=True,
     bulk_copy=True,
+    direct_writes=True,
+    write_savepoint="sqlmodel_async_write",
 )
 MYSQL = Backend(
     name="mysql",
@@ -291,6 +308,7 @@ MYSQL = Backend(
         "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
     ),
     table_options={"mysql_default_charset": "utf8mb4"},
+    update_returning=False,  # MariaDB has INSERT and DELETE RETURNING, not UPDATE's
 )
 
 _BY_NAME = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "mysql": MYSQL, "mariadb": MYSQL}

@@ -33,6 +33,7 @@ ROUTER_MODULES = [
     "heroes.api.browse",
     "heroes.api.heroes",
     "heroes.api.teams",
+    "heroes.api.team_moves",
     "heroes.api.transfers",
     "heroes.api.items",
     "heroes.api.powers",
