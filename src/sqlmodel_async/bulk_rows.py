@@ -214,6 +214,20 @@ class TablePlan:
                 )
         return data
 
+    def require_keys(
+        self, rows: list[dict[str, Any]], start: int, keys: Sequence[str], what: str
+    ) -> None:
+        """Refuse the first row that leaves one of `keys` empty (BulkInputError naming it)."""
+        for key in keys:
+            column = [row.get(key) for row in rows]
+            if None in column:
+                index = start + column.index(None)
+                raise BulkInputError(
+                    f"row {index}: {what} matches rows by the primary key, and this row has "
+                    f"no {key!r} (pass conflict=[...] to match on a unique key)",
+                    row=index, field=key,
+                )
+
     def given_keys(self, chunk: list[Any], start: int) -> list[frozenset[str]]:
         """The fields each row gives (what an upsert updates on conflict); all but the
         primary key for model instances."""

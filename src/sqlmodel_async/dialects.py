@@ -79,6 +79,10 @@ class Backend:
     update_from: str = "values"
     #: upsert_many's clause: "on_conflict" (ON CONFLICT DO UPDATE) or "on_duplicate_key".
     upsert: str = "on_conflict"
+    #: Whether bulk writes lock rows one by one as they go (PostgreSQL, InnoDB), so that
+    #: update_many / upsert_many / delete_many send each chunk sorted by its key: calls
+    #: writing the same keys in any order then take their locks in the same order.
+    bulk_lock_order: bool = False
 
     def membership(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         """Yield WHERE clauses that together select `column IN values`.
@@ -264,6 +268,7 @@ POSTGRESQL = Backend(
     timestamps_keep_zone=True,
     bulk_arrays=True,
     bulk_copy=True,
+    bulk_lock_order=True,
 )
 MYSQL = Backend(
     name="mysql",
@@ -276,6 +281,7 @@ MYSQL = Backend(
     classify=_classify_mysql,
     update_from="union_join",
     upsert="on_duplicate_key",
+    bulk_lock_order=True,
 )
 
 _BY_NAME = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "mysql": MYSQL, "mariadb": MYSQL}
