@@ -214,3 +214,20 @@ async def test_a_savepoint_only_where_something_is_at_stake(db: Database) -> Non
     # The same fixed name every time (prepared once per connection by asyncpg).
     name = SAVEPOINT.upper()
     assert busy.savepoints()[-4:] == [f"SAVEPOINT {name}", f"RELEASE SAVEPOINT {name}"] * 2
+
+
+@pytest.mark.parametrize("returning", [False, True])
+async def test_a_refused_large_create_after_earlier_work_changes_nothing(
+    db: Database, returning: bool
+) -> None:
+    # Enough rows for PostgreSQL's COPY path (COPY_MIN_ROWS), the duplicate near the end.
+    rows = [{"name": f"n{i}", "secret_name": "s"} for i in range(bulk_module.COPY_MIN_ROWS + 500)]
+    rows[-100]["name"] = "before"
+    async with db.transaction() as session:
+        heroes = Repository(Hero, session)
+        await heroes.create({"name": "before", "secret_name": "x"})
+        with pytest.raises(DuplicateKeyError) as caught:
+            await heroes.create_many(rows, returning=returning)
+        await heroes.create({"name": "after", "secret_name": "x"})
+    assert caught.value.column == "name"
+    assert await stored(db) == [("after", "x", None), ("before", "x", None)]

@@ -50,6 +50,10 @@ T = TypeVar("T")
 CHUNK_ROWS = 20_000
 #: Most rows in one multi-row VALUES statement (keeps statements and their compile small).
 VALUES_ROWS = 4_000
+#: Fewest rows sent by COPY (PostgreSQL). Below it one INSERT ... SELECT FROM unnest costs
+#: fewer round trips: COPY needs the transaction begun first, a CopyIn exchange, and, to
+#: return keys, a statement that takes them from the sequence.
+COPY_MIN_ROWS = 1_000
 
 
 def chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -150,10 +154,12 @@ class BulkWriter(Generic[ModelT]):
         columns: list[list[Any]],
     ) -> None:
         if self.backend.bulk_arrays:
-            if self.backend.bulk_copy and self.plan.copy_safe(connection.dialect, keys):
+            if self._copies(connection, keys, len(columns[0]) if columns else 0):
                 await self._copy(connection, keys, sql.records(keys, columns))
             else:
-                await self._run(connection, sql.insert_arrays(keys), sql.arrays(keys, columns))
+                await self._run_driver(
+                    connection, sql.insert_arrays_text(keys), sql.processed(keys, columns)
+                )
             return
         await self._run_driver(connection, sql.insert_one(keys), sql.tuples(keys, columns))
 
@@ -163,7 +169,7 @@ class BulkWriter(Generic[ModelT]):
     ) -> list[Any]:
         auto = self.plan.autoincrement
         assert auto is not None
-        if self.backend.bulk_copy and self.plan.copy_safe(connection.dialect, (auto, *keys)):
+        if self._copies(connection, (auto, *keys), rows):
             sequence = await self._sequence(connection, auto)
             if sequence is not None:
                 # Take the keys from the sequence first (one round trip), then COPY the
@@ -177,8 +183,9 @@ class BulkWriter(Generic[ModelT]):
                 return ids
         ids = []
         if self.backend.bulk_arrays:
-            result = await self._run(
-                connection, sql.insert_arrays(keys, returning=True), sql.arrays(keys, columns)
+            result = await self._run_driver(
+                connection, sql.insert_arrays_text(keys, returning=True),
+                sql.processed(keys, columns),
             )
             ids = [row[0] for row in result]
         else:
@@ -197,6 +204,13 @@ class BulkWriter(Generic[ModelT]):
         if len(ids) != rows:
             raise RuntimeError(f"expected {rows} keys back, got {len(ids)}")
         return ids
+
+    def _copies(self, connection: AsyncConnection, keys: tuple[str, ...], rows: int) -> bool:
+        """Whether these rows go by COPY (PostgreSQL, enough rows, types COPY encodes)."""
+        return (
+            self.backend.bulk_copy and rows >= COPY_MIN_ROWS
+            and self.plan.copy_safe(connection.dialect, keys)
+        )
 
     async def _sequence(self, connection: AsyncConnection, key: str) -> str | None:
         """The sequence behind an auto-increment key (SERIAL or identity BY DEFAULT)."""
