@@ -442,8 +442,18 @@ class BulkWriter(Generic[ModelT]):
         connection = await self.scope.open()
         sql = self._sql
         if sql is None:
-            sql = self._sql = StatementBuilder(self.plan, connection.dialect, self.backend)
+            sql = self._sql = self._builder(connection)
         return connection, sql
+
+    def _builder(self, connection: AsyncConnection) -> StatementBuilder:
+        """The model's StatementBuilder for this dialect and Backend, made once."""
+        dialect, backend = connection.dialect, self.backend
+        cache_key = ("builder", id(dialect), id(backend))
+        cached = self.plan.cache.get(cache_key)
+        if cached is None or cached.dialect is not dialect or cached.backend is not backend:
+            cached = self.plan.cache[cache_key] = StatementBuilder(self.plan, dialect, backend)
+        builder: StatementBuilder = cached
+        return builder
 
     async def _run(self, connection: AsyncConnection, statement: Any, params: Any = None) -> Any:
         try:

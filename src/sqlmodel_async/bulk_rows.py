@@ -378,9 +378,13 @@ class TablePlan:
     def row_order(self, shape: Sequence[str]) -> tuple[str, ...]:
         """The keys of `insert_row`'s dict for a row giving `shape`, in its order (the
         order an instance built from it holds, and model_dump() shows, its fields)."""
-        order = {**self.defaults, **dict.fromkeys(shape)}
-        order.update((key, None) for key, _ in self.factories if key not in order)
-        return tuple(order)
+        cache_key = ("row_order", tuple(shape))
+        cached: tuple[str, ...] | None = self.cache.get(cache_key)
+        if cached is None:
+            order = {**self.defaults, **dict.fromkeys(shape)}
+            order.update((key, None) for key, _ in self.factories if key not in order)
+            cached = self.cache[cache_key] = tuple(order)
+        return cached
 
     # --- instances -------------------------------------------------------------------
 
