@@ -26,7 +26,9 @@ EXAMPLES = DOCS / "examples"
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 #: Our guides: every ```python block in them must be an example file, shown whole.
-GUIDES = ["index.md", "getting-started.md", "patterns.md", "fastapi.md", "benchmarks.md"]
+GUIDES = [
+    "index.md", "getting-started.md", "patterns.md", "fastapi.md", "benchmarks.md", "bulk.md",
+]
 #: Example files that are not `main(db)` scripts (the testing guide's pytest file runs in
 #: tests/test_testing_plugin.py).
 NOT_SCRIPTS = {"test_user_app.py"}
