@@ -17,6 +17,7 @@ from sqlmodel_async import (
     Database,
     DuplicateKeyError,
     ForeignKeyError,
+    InvalidDataError,
     Repository,
 )
 from sqlmodel_async import bulk as bulk_module
@@ -230,4 +231,29 @@ async def test_a_refused_large_create_after_earlier_work_changes_nothing(
             await heroes.create_many(rows, returning=returning)
         await heroes.create({"name": "after", "secret_name": "x"})
     assert caught.value.column == "name"
+    assert await stored(db) == [("after", "x", None), ("before", "x", None)]
+
+
+@pytest.mark.parametrize("refused", ["duplicate in the first chunk", "bad value in the last"])
+async def test_a_refusal_while_an_earlier_chunk_is_in_flight_changes_nothing(
+    db: Database, monkeypatch: pytest.MonkeyPatch, refused: str
+) -> None:
+    # Chunks big enough for COPY: on PostgreSQL one chunk's COPY is still running while the
+    # next chunk is checked, so the refusal meets a statement in flight.
+    monkeypatch.setattr(bulk_module, "CHUNK_ROWS", bulk_module.COPY_MIN_ROWS)
+    rows: list[dict[str, Any]] = [
+        {"name": f"n{i}", "secret_name": "s"} for i in range(bulk_module.COPY_MIN_ROWS * 3)
+    ]
+    if refused.startswith("duplicate"):
+        rows[10]["name"] = "before"
+        error: type[Exception] = DuplicateKeyError
+    else:
+        rows[-1]["age"] = "not a number"
+        error = InvalidDataError
+    async with db.transaction() as session:
+        heroes = Repository(Hero, session)
+        await heroes.create({"name": "before", "secret_name": "x"})
+        with pytest.raises(error):
+            await heroes.create_many(rows, returning=False)
+        await heroes.create({"name": "after", "secret_name": "x"})
     assert await stored(db) == [("after", "x", None), ("before", "x", None)]

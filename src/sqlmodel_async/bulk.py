@@ -24,6 +24,8 @@ Why it is fast (measured in benchmarks/bulk.py):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, Generic, TypeVar
@@ -77,12 +79,20 @@ class BulkWriter(Generic[ModelT]):
         self.key = key if key is not None else PrimaryKey(model)
         self.scope = BulkScope(session)
         self._sql: StatementBuilder | None = None
+        #: The COPY in flight (PostgreSQL), and whether the transaction has begun for it.
+        self._pending: asyncio.Future[None] | None = None
+        self._begun = False
 
     async def _atomic(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run one bulk call: all of it is kept, or none of it (see _bulk_scope)."""
         try:
             result = await work()
+            await self._copy_done()
         except BaseException as error:
+            pending, self._pending = self._pending, None
+            if pending is not None:  # the connection is free again before the rollback
+                with contextlib.suppress(BaseException):
+                    await pending
             await self.scope.rollback(error)
             raise
         await self.scope.commit()
@@ -246,12 +256,33 @@ class BulkWriter(Generic[ModelT]):
     async def _copy(
         self, connection: AsyncConnection, keys: tuple[str, ...], records: list[tuple[Any, ...]]
     ) -> None:
-        # asyncpg begins its transaction at the first statement SQLAlchemy sends; COPY goes
-        # to the driver directly, so make sure that BEGIN has happened (one round trip).
-        if not self.scope.savepoint:
-            await connection.exec_driver_sql("SELECT 1")
+        """Start a COPY of `records` and return once its rows are on their way, so the next
+        chunk is checked and encoded while the database stores this one (the client's work
+        hidden behind the server's). One COPY at a time: every statement of the call first
+        waits for the one in flight (`_copy_done`)."""
+        await self._copy_done()
+        if not self._begun:
+            # asyncpg begins its transaction at the first statement SQLAlchemy sends; COPY
+            # goes to the driver directly, so make sure that BEGIN has happened.
+            if not self.scope.savepoint:
+                await connection.exec_driver_sql("SELECT 1")
+            self._begun = True
         raw = (await connection.get_raw_connection()).driver_connection
         assert raw is not None
+        self._pending = asyncio.ensure_future(self._copy_records(raw, keys, records))
+        # One turn of the loop: the COPY encodes and writes its rows, then waits for the
+        # server's answer while this coroutine goes on.
+        await asyncio.sleep(0)
+
+    async def _copy_done(self) -> None:
+        """Wait for the COPY in flight, if any (its refusal is raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
+
+    async def _copy_records(
+        self, raw: Any, keys: tuple[str, ...], records: list[tuple[Any, ...]]
+    ) -> None:
         table = self.plan.table
         try:
             await raw.copy_records_to_table(
@@ -456,12 +487,14 @@ class BulkWriter(Generic[ModelT]):
         return builder
 
     async def _run(self, connection: AsyncConnection, statement: Any, params: Any = None) -> Any:
+        await self._copy_done()
         try:
             return await connection.execute(statement, params)
         except sa_exc.DBAPIError as error:
             raise self._translated(error) from error
 
     async def _run_driver(self, connection: AsyncConnection, statement: str, params: Any) -> Any:
+        await self._copy_done()
         try:
             return await connection.exec_driver_sql(statement, params)
         except sa_exc.DBAPIError as error:
