@@ -257,3 +257,14 @@ async def test_a_refusal_while_an_earlier_chunk_is_in_flight_changes_nothing(
             await heroes.create_many(rows, returning=False)
         await heroes.create({"name": "after", "secret_name": "x"})
     assert await stored(db) == [("after", "x", None), ("before", "x", None)]
+
+
+async def test_changed_objects_are_flushed_first_and_kept_after_a_refusal(db: Database) -> None:
+    existing = await seed(db, ["a", "b"])
+    async with db.transaction() as session:
+        hero = await Repository(Hero, session).get_one(existing["a"])
+        hero.secret_name = "changed"  # not flushed yet: the bulk call flushes it first
+        with pytest.raises(DuplicateKeyError):
+            await Repository(Hero, session).update_many([{"id": existing["b"], "name": "a"}])
+        assert hero.secret_name == "changed"
+    assert await stored(db) == [("a", "changed", None), ("b", "old", None)]

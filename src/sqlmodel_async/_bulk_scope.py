@@ -56,7 +56,8 @@ class BulkScope:
             session = self.session
             # Pending objects go first: the rows may refer to them (a new team's id). This
             # flush is the caller's work, so it happens before the call's savepoint.
-            if session.new or session.deleted or session.dirty:
+            # (check_modified is O(1); `session.dirty` walks the whole identity map.)
+            if session.new or session.deleted or session.identity_map.check_modified():
                 await session.flush()
             at_stake = session.in_transaction() or bool(session.identity_map)
             connection = await session.connection()
