@@ -28,7 +28,7 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 #: Our guides: every ```python block in them must be an example file, shown whole.
 GUIDES = [
     "index.md", "getting-started.md", "patterns.md", "reads.md", "writes.md", "fastapi.md",
-    "relationships.md", "filters.md", "text.md", "benchmarks.md",
+    "relationships.md", "filters.md", "text.md", "bulk.md", "benchmarks.md",
 ]
 #: Example files that are not `main(db)` scripts (the testing guide's pytest file runs in
 #: tests/test_testing_plugin.py).

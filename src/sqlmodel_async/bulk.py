@@ -1,8 +1,15 @@
 """Bulk writes: many rows per statement, inside the caller's transaction.
 
 `BulkWriter` backs `Repository.create_many / update_many / upsert_many / delete_many`.
-Every statement runs on the session's own connection and nothing commits here, so a
-refusal in any chunk raises (translated) and the caller's rollback removes the whole call.
+Every statement runs on the session's own connection and nothing commits here. Each call
+is all or nothing (`_bulk_scope.BulkScope`): a refusal in any chunk undoes the whole call,
+raises the translated error and leaves the caller's transaction and earlier work as they
+were, on every backend.
+
+Rows that update or upsert existing ones (and keys to delete) are sent sorted by their key
+within each chunk where rows are locked one by one (`Backend.bulk_lock_order`): two calls
+writing the same keys in opposite orders then lock them in the same order and one waits
+for the other instead of deadlocking.
 
 Why it is fast (measured in benchmarks/bulk.py):
 - rows are checked column by column (one pydantic call per column and chunk, not one
@@ -17,7 +24,9 @@ Why it is fast (measured in benchmarks/bulk.py):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, Generic, TypeVar
 
@@ -27,12 +36,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ._bulk_scope import BulkScope
+from ._keys import PrimaryKey
 from .bulk_rows import BulkInputError, ColumnChunk, TablePlan, plan_for
 from .bulk_sql import StatementBuilder
 from .dialects import Backend
 from .errors import DatabaseError, ForeignKeyError, translate
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
+T = TypeVar("T")
 
 #: Rows taken from the input at a time: bounds memory for generators of any length and
 #: amortises a round trip over many rows (COPY, arrays and executemany have no
@@ -40,6 +52,10 @@ ModelT = TypeVar("ModelT", bound=SQLModel)
 CHUNK_ROWS = 20_000
 #: Most rows in one multi-row VALUES statement (keeps statements and their compile small).
 VALUES_ROWS = 4_000
+#: Fewest rows sent by COPY (PostgreSQL). Below it one INSERT ... SELECT FROM unnest costs
+#: fewer round trips: COPY needs the transaction begun first, a CopyIn exchange, and, to
+#: return keys, a statement that takes them from the sequence.
+COPY_MIN_ROWS = 1_000
 
 
 def chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -52,15 +68,42 @@ def chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
 class BulkWriter(Generic[ModelT]):
     """The bulk operations of one model on one session (see Repository for the API)."""
 
-    def __init__(self, model: type[ModelT], session: AsyncSession, backend: Backend) -> None:
+    def __init__(
+        self, model: type[ModelT], session: AsyncSession, backend: Backend,
+        key: PrimaryKey | None = None,
+    ) -> None:
         self.model = model
         self.session = session
         self.backend = backend
         self.plan: TablePlan = plan_for(model)
+        self.key = key if key is not None else PrimaryKey(model)
+        self.scope = BulkScope(session)
+        self._sql: StatementBuilder | None = None
+        #: The COPY in flight (PostgreSQL), and whether the transaction has begun for it.
+        self._pending: asyncio.Future[None] | None = None
+        self._begun = False
+
+    async def _atomic(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run one bulk call: all of it is kept, or none of it (see _bulk_scope)."""
+        try:
+            result = await work()
+            await self._copy_done()
+        except BaseException as error:
+            pending, self._pending = self._pending, None
+            if pending is not None:  # the connection is free again before the rollback
+                with contextlib.suppress(BaseException):
+                    await pending
+            await self.scope.rollback(error)
+            raise
+        await self.scope.commit()
+        return result
 
     # --- create ---------------------------------------------------------------------
 
     async def create_many(self, rows: Iterable[Any], *, returning: bool) -> list[ModelT] | int:
+        return await self._atomic(lambda: self._create_many(rows, returning))
+
+    async def _create_many(self, rows: Iterable[Any], returning: bool) -> list[ModelT] | int:
         created: list[ModelT] = []
         count = 0
         for start, chunk in self._numbered_chunks(rows):
@@ -121,10 +164,12 @@ class BulkWriter(Generic[ModelT]):
         columns: list[list[Any]],
     ) -> None:
         if self.backend.bulk_arrays:
-            if self.backend.bulk_copy and self.plan.copy_safe(connection.dialect, keys):
+            if self._copies(connection, keys, len(columns[0]) if columns else 0):
                 await self._copy(connection, keys, sql.records(keys, columns))
             else:
-                await self._run(connection, sql.insert_arrays(keys), sql.arrays(keys, columns))
+                await self._run_driver(
+                    connection, sql.insert_arrays_text(keys), sql.processed(keys, columns)
+                )
             return
         await self._run_driver(connection, sql.insert_one(keys), sql.tuples(keys, columns))
 
@@ -134,7 +179,7 @@ class BulkWriter(Generic[ModelT]):
     ) -> list[Any]:
         auto = self.plan.autoincrement
         assert auto is not None
-        if self.backend.bulk_copy and self.plan.copy_safe(connection.dialect, (auto, *keys)):
+        if self._copies(connection, (auto, *keys), rows):
             sequence = await self._sequence(connection, auto)
             if sequence is not None:
                 # Take the keys from the sequence first (one round trip), then COPY the
@@ -148,8 +193,9 @@ class BulkWriter(Generic[ModelT]):
                 return ids
         ids = []
         if self.backend.bulk_arrays:
-            result = await self._run(
-                connection, sql.insert_arrays(keys, returning=True), sql.arrays(keys, columns)
+            result = await self._run_driver(
+                connection, sql.insert_arrays_text(keys, returning=True),
+                sql.processed(keys, columns),
             )
             ids = [row[0] for row in result]
         else:
@@ -168,6 +214,13 @@ class BulkWriter(Generic[ModelT]):
         if len(ids) != rows:
             raise RuntimeError(f"expected {rows} keys back, got {len(ids)}")
         return ids
+
+    def _copies(self, connection: AsyncConnection, keys: tuple[str, ...], rows: int) -> bool:
+        """Whether these rows go by COPY (PostgreSQL, enough rows, types COPY encodes)."""
+        return (
+            self.backend.bulk_copy and rows >= COPY_MIN_ROWS
+            and self.plan.copy_safe(connection.dialect, keys)
+        )
 
     async def _sequence(self, connection: AsyncConnection, key: str) -> str | None:
         """The sequence behind an auto-increment key (SERIAL or identity BY DEFAULT)."""
@@ -203,11 +256,33 @@ class BulkWriter(Generic[ModelT]):
     async def _copy(
         self, connection: AsyncConnection, keys: tuple[str, ...], records: list[tuple[Any, ...]]
     ) -> None:
-        # asyncpg begins its transaction at the first statement SQLAlchemy sends; COPY goes
-        # to the driver directly, so make sure that BEGIN has happened (one round trip).
-        await connection.exec_driver_sql("SELECT 1")
+        """Start a COPY of `records` and return once its rows are on their way, so the next
+        chunk is checked and encoded while the database stores this one (the client's work
+        hidden behind the server's). One COPY at a time: every statement of the call first
+        waits for the one in flight (`_copy_done`)."""
+        await self._copy_done()
+        if not self._begun:
+            # asyncpg begins its transaction at the first statement SQLAlchemy sends; COPY
+            # goes to the driver directly, so make sure that BEGIN has happened.
+            if not self.scope.savepoint:
+                await connection.exec_driver_sql("SELECT 1")
+            self._begun = True
         raw = (await connection.get_raw_connection()).driver_connection
         assert raw is not None
+        self._pending = asyncio.ensure_future(self._copy_records(raw, keys, records))
+        # One turn of the loop: the COPY encodes and writes its rows, then waits for the
+        # server's answer while this coroutine goes on.
+        await asyncio.sleep(0)
+
+    async def _copy_done(self) -> None:
+        """Wait for the COPY in flight, if any (its refusal is raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
+
+    async def _copy_records(
+        self, raw: Any, keys: tuple[str, ...], records: list[tuple[Any, ...]]
+    ) -> None:
         table = self.plan.table
         try:
             await raw.copy_records_to_table(
@@ -225,10 +300,14 @@ class BulkWriter(Generic[ModelT]):
     # --- update, upsert, delete -------------------------------------------------------
 
     async def update_many(self, rows: Iterable[Any]) -> int:
+        return await self._atomic(lambda: self._update_many(rows))
+
+    async def _update_many(self, rows: Iterable[Any]) -> int:
         updated = 0
         for start, chunk in self._numbered_chunks(rows):
             prepared = self.plan.update_rows(chunk, start)
             groups = self.plan.key_groups(prepared, last_wins=self.plan.pk)
+            groups = self._in_lock_order(prepared, groups, self.plan.pk)
             checked = self._checked(prepared, groups, start)
             connection, sql = await self._open()
             for _, keys, columns in checked:
@@ -257,23 +336,33 @@ class BulkWriter(Generic[ModelT]):
         return total
 
     async def _count_existing(self, connection: AsyncConnection, columns: list[list[Any]]) -> int:
-        column = self.plan.column(self.plan.pk[0])
+        keys = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
         found = 0
-        for clause in self.backend.membership(column, columns[0]):
+        for clause in self._membership(keys):
             statement = sa.select(sa.func.count()).select_from(self.plan.table).where(clause)
             found += int((await self._run(connection, statement)).scalar_one())
         return found
 
     async def upsert_many(
-        self, rows: Iterable[Any], conflict: Sequence[Any], update: Sequence[Any] | None
+        self, rows: Iterable[Any], conflict: Sequence[Any] | None, update: Sequence[Any] | None
     ) -> int:
-        target = self.plan.conflict_target(conflict)
+        return await self._atomic(lambda: self._upsert_many(rows, conflict, update))
+
+    async def _upsert_many(
+        self, rows: Iterable[Any], conflict: Sequence[Any] | None, update: Sequence[Any] | None
+    ) -> int:
+        # No conflict= given: rows are matched on the primary key, so they must carry it.
+        by_key = conflict is None
+        target = self.plan.pk if conflict is None else self.plan.conflict_target(conflict)
         chosen = None if update is None else self.plan.keys_of(update, "update")
         written = 0
         for start, chunk in self._numbered_chunks(rows):
             prepared = self.plan.insert_rows(chunk, start, shared=True)
+            if by_key:
+                self.plan.require_keys(prepared, start, target, "upsert_many without conflict=")
             given = self.plan.given_keys(chunk, start)
             groups = self.plan.insert_groups(prepared, last_wins=target, extra=given)
+            groups = self._in_lock_order(prepared, groups, target)
             checked = self._checked(prepared, groups, start)
             connection, sql = await self._open()
             for positions, keys, columns in checked:
@@ -289,16 +378,71 @@ class BulkWriter(Generic[ModelT]):
         return written
 
     async def delete_many(self, ids: Iterable[Any]) -> int:
-        column = self.plan.column(self.plan.single_pk)
+        if isinstance(ids, (str, bytes, Mapping, SQLModel)):
+            raise BulkInputError("delete_many takes an iterable of primary keys")
+        return await self._atomic(lambda: self._delete_many(ids))
+
+    async def _delete_many(self, ids: Iterable[Any]) -> int:
         deleted = 0
         for chunk in chunks(ids, CHUNK_ROWS * 5):
+            keys: list[Any] = list(dict.fromkeys(self._key_values(chunk)))
+            if self.backend.bulk_lock_order:
+                keys = _sorted(keys)
             connection, _ = await self._open()
-            keys = list(dict.fromkeys(chunk))
-            for clause in self.backend.membership(column, keys):
+            for clause in self._membership(keys):
                 result = await self._run(connection, sa.delete(self.plan.table).where(clause))
                 deleted += int(result.rowcount)
             self._forget(keys)
         return deleted
+
+    def _key_values(self, chunk: list[Any]) -> list[Any]:
+        """Keys as values (one-column key) or tuples in key order (composite key), each
+        checked for its shape (`PrimaryKey.values`)."""
+        key = self.key
+        if (
+            not key.composite
+            and not _SHAPED.intersection(map(type, chunk))  # one C loop
+            and not any(isinstance(value, Mapping) for value in chunk)
+        ):
+            return chunk  # plain values (the usual case): nothing to reshape
+        if key.composite:
+            return [key.values(value) for value in chunk]
+        return [key.values(value)[0] for value in chunk]
+
+    def _membership(self, keys: Sequence[Any]) -> Iterator[Any]:
+        """WHERE clauses that together select the rows whose primary key is in `keys`
+        (values, or tuples in key order for a composite key)."""
+        if len(self.plan.pk) == 1:
+            yield from self.backend.membership(self.plan.column(self.plan.pk[0]), keys)
+            return
+        # Row-value IN works on all three backends; chunked under the parameter limit.
+        columns = [self.plan.column(name) for name in self.plan.pk]
+        row = sa.tuple_(*columns)
+        step = max(1, (self.backend.max_params - 10) // len(columns))
+        for offset in range(0, len(keys), step):
+            yield row.in_(list(keys[offset : offset + step]))
+
+    def _in_lock_order(
+        self, rows: list[dict[str, Any]], groups: list[tuple[list[int], tuple[str, ...]]],
+        key: Sequence[str],
+    ) -> list[tuple[list[int], tuple[str, ...]]]:
+        """Each group's rows sorted by `key`, and the groups by their first row's key, so
+        that the same rows given in any order lock the same rows in the same order."""
+        if not self.backend.bulk_lock_order:
+            return groups
+        ordered = []
+        for positions, keys in groups:
+            if len(key) == 1:
+                name = key[0]
+                values: list[Any] = [rows[i][name] for i in positions]
+            else:
+                values = [tuple(rows[i][name] for name in key) for i in positions]
+            order = _sorted_positions(values)
+            ordered.append(([positions[i] for i in order], keys, values[order[0]]))
+        if len(ordered) > 1:
+            firsts = _sorted_positions([first for _, _, first in ordered])
+            ordered = [ordered[i] for i in firsts]
+        return [(positions, keys) for positions, keys, _ in ordered]
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -317,26 +461,40 @@ class BulkWriter(Generic[ModelT]):
         """Each group with its values column by column, all checked before anything of
         the chunk is sent."""
         return [
-            # One group of every row (the usual case) is the chunk itself: no list copy.
+            # One group of every row in input order (the usual case) is the chunk itself:
+            # no list copy.
             (positions, keys, self.plan.columns(
-                rows if len(positions) == len(rows) else [rows[i] for i in positions],
+                rows if _every_row(positions, len(rows)) else [rows[i] for i in positions],
                 keys, start, positions))
             for positions, keys in groups
         ]
 
     async def _open(self) -> tuple[AsyncConnection, StatementBuilder]:
-        # Pending ORM objects go first: bulk rows may refer to them (a new team's id).
-        await self.session.flush()
-        connection = await self.session.connection()
-        return connection, StatementBuilder(self.plan, connection.dialect, self.backend)
+        connection = await self.scope.open()
+        sql = self._sql
+        if sql is None:
+            sql = self._sql = self._builder(connection)
+        return connection, sql
+
+    def _builder(self, connection: AsyncConnection) -> StatementBuilder:
+        """The model's StatementBuilder for this dialect and Backend, made once."""
+        dialect, backend = connection.dialect, self.backend
+        cache_key = ("builder", id(dialect), id(backend))
+        cached = self.plan.cache.get(cache_key)
+        if cached is None or cached.dialect is not dialect or cached.backend is not backend:
+            cached = self.plan.cache[cache_key] = StatementBuilder(self.plan, dialect, backend)
+        builder: StatementBuilder = cached
+        return builder
 
     async def _run(self, connection: AsyncConnection, statement: Any, params: Any = None) -> Any:
+        await self._copy_done()
         try:
             return await connection.execute(statement, params)
         except sa_exc.DBAPIError as error:
             raise self._translated(error) from error
 
     async def _run_driver(self, connection: AsyncConnection, statement: str, params: Any) -> Any:
+        await self._copy_done()
         try:
             return await connection.exec_driver_sql(statement, params)
         except sa_exc.DBAPIError as error:
@@ -368,8 +526,7 @@ class BulkWriter(Generic[ModelT]):
             row = by_key.get(tuple(getattr(instance, k, None) for k in key))
             if row is not None:
                 matched.append(instance)
-                for name in columns.intersection(row):
-                    sa.orm.attributes.set_committed_value(instance, name, row[name])
+                self.scope.set(instance, {name: row[name] for name in columns.intersection(row)})
         return matched
 
     async def _sync_versions(self, instances: list[Any]) -> None:
@@ -377,22 +534,58 @@ class BulkWriter(Generic[ModelT]):
         bumped it, or the row gave one): their next ORM update checks against that."""
         if self.plan.version is None or not instances:
             return
-        pk = self.plan.column(self.plan.single_pk)
+        pk = [self.plan.column(name) for name in self.plan.pk]
         version = self.plan.column(self.plan.version)
-        by_key = {getattr(instance, pk.key): instance for instance in instances}
+        by_key = {self.key.of(instance): instance for instance in instances}
         connection, _ = await self._open()
-        for clause in self.backend.membership(pk, list(by_key)):
-            statement = sa.select(pk, version).where(clause)
-            for key, value in (await self._run(connection, statement)).all():
-                sa.orm.attributes.set_committed_value(by_key[key], version.key, value)
+        for clause in self._membership(list(by_key)):
+            statement = sa.select(version, *pk).where(clause)
+            for value, *key in (await self._run(connection, statement)).all():
+                instance = by_key[key[0] if len(key) == 1 else tuple(key)]
+                self.scope.set(instance, {version.key: value})
 
     def _forget(self, keys: list[Any]) -> None:
         """Deleted rows' objects leave the session (as a flushed ORM delete would)."""
         if not self.session.identity_map:
             return
         gone = set(keys)
-        pk = self.plan.single_pk
-        for instance in list(self.session.identity_map.values()):
-            if type(instance) is self.model and getattr(instance, pk, None) in gone:
-                self.session.expunge(instance)
+        of = self.key.of
+        self.scope.deleted([
+            instance for instance in list(self.session.identity_map.values())
+            if type(instance) is self.model and of(instance) in gone
+        ])
 
+
+
+#: Key types `PrimaryKey.values` reshapes (a tuple, list or mapping per key).
+_SHAPED = frozenset({tuple, list, dict})
+
+
+def _every_row(positions: list[int], rows: int) -> bool:
+    """Whether `positions` is every row of the chunk, in input order."""
+    return len(positions) == rows and (rows == 0 or positions[-1] == rows - 1) and (
+        positions == list(range(rows))
+    )
+
+
+def _sorted_positions(values: list[Any]) -> list[int]:
+    """Positions of `values` in ascending order; None sorts last, and values that do not
+    compare (mixed types) keep their order."""
+    try:
+        return sorted(range(len(values)), key=values.__getitem__)
+    except TypeError:
+        pass
+    try:
+        return sorted(range(len(values)), key=lambda i: _none_last(values[i]))
+    except TypeError:
+        return list(range(len(values)))
+
+
+def _none_last(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple((part is None, part) for part in value)
+    return (value is None, value)
+
+
+def _sorted(keys: list[Any]) -> list[Any]:
+    return [keys[i] for i in _sorted_positions(keys)]

@@ -214,6 +214,20 @@ class TablePlan:
                 )
         return data
 
+    def require_keys(
+        self, rows: list[dict[str, Any]], start: int, keys: Sequence[str], what: str
+    ) -> None:
+        """Refuse the first row that leaves one of `keys` empty (BulkInputError naming it)."""
+        for key in keys:
+            column = [row.get(key) for row in rows]
+            if None in column:
+                index = start + column.index(None)
+                raise BulkInputError(
+                    f"row {index}: {what} matches rows by the primary key, and this row has "
+                    f"no {key!r} (pass conflict=[...] to match on a unique key)",
+                    row=index, field=key,
+                )
+
     def given_keys(self, chunk: list[Any], start: int) -> list[frozenset[str]]:
         """The fields each row gives (what an upsert updates on conflict); all but the
         primary key for model instances."""
@@ -364,9 +378,13 @@ class TablePlan:
     def row_order(self, shape: Sequence[str]) -> tuple[str, ...]:
         """The keys of `insert_row`'s dict for a row giving `shape`, in its order (the
         order an instance built from it holds, and model_dump() shows, its fields)."""
-        order = {**self.defaults, **dict.fromkeys(shape)}
-        order.update((key, None) for key, _ in self.factories if key not in order)
-        return tuple(order)
+        cache_key = ("row_order", tuple(shape))
+        cached: tuple[str, ...] | None = self.cache.get(cache_key)
+        if cached is None:
+            order = {**self.defaults, **dict.fromkeys(shape)}
+            order.update((key, None) for key, _ in self.factories if key not in order)
+            cached = self.cache[cache_key] = tuple(order)
+        return cached
 
     # --- instances -------------------------------------------------------------------
 

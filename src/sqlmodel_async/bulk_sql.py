@@ -88,6 +88,23 @@ class StatementBuilder:
         key_column = self.plan.column(self.plan.single_pk)
         return sa.insert(self.plan.table).from_select(table_columns, select).returning(key_column)
 
+    def insert_arrays_text(self, keys: Sequence[str], *, returning: bool = False) -> str:
+        """`insert_arrays` compiled once per column set, for the driver itself: a small
+        call then pays no statement building or compile-cache lookup."""
+        what = ("insert_arrays", tuple(keys), returning)
+        text: str | None = self.plan.cache.get((*what, self._version))
+        if text is None:
+            text = self._compiled(what, self.insert_arrays(keys, returning=returning), keys)
+        return text
+
+    def processed(self, keys: Sequence[str], columns: list[list[Any]]) -> tuple[list[Any], ...]:
+        """One driver-value array per column (bind processing done as `tuples` does it)."""
+        out = []
+        for key, values in zip(keys, columns, strict=True):
+            process = self._processor(key)
+            out.append([process(v) for v in values] if process else values)
+        return tuple(out)
+
     def update_arrays(self, keys: Sequence[str]) -> Any:
         source = self._unnest(keys)
         table = self.plan.table

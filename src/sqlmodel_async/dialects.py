@@ -102,6 +102,10 @@ class Backend:
     #: transaction on any error). A fixed name, so the driver prepares it once. None where
     #: a refused statement undoes only itself (SQLite, InnoDB): no savepoint is needed.
     write_savepoint: str | None = None
+    #: Whether bulk writes lock rows one by one as they go (PostgreSQL, InnoDB), so that
+    #: update_many / upsert_many / delete_many send each chunk sorted by its key: calls
+    #: writing the same keys in any order then take their locks in the same order.
+    bulk_lock_order: bool = False
 
     def membership(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         """Yield WHERE clauses that together select `column IN values`.
@@ -291,6 +295,7 @@ POSTGRESQL = Backend(
     bulk_copy=True,
     direct_writes=True,
     write_savepoint="sqlmodel_async_write",
+    bulk_lock_order=True,
 )
 MYSQL = Backend(
     name="mysql",
@@ -309,6 +314,7 @@ MYSQL = Backend(
     ),
     table_options={"mysql_default_charset": "utf8mb4"},
     update_returning=False,  # MariaDB has INSERT and DELETE RETURNING, not UPDATE's
+    bulk_lock_order=True,
 )
 
 _BY_NAME = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "mysql": MYSQL, "mariadb": MYSQL}

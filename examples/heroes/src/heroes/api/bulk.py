@@ -1,7 +1,9 @@
 """/heroes/bulk and /heroes/bulk-delete (S9-S12; API.md section 2).
 
-Each request is one transaction: every row is written or none is. Included before
-`heroes.api.heroes`, so `/heroes/bulk` never parses as a hero id.
+Each request is one unit of work (`HeroBulkService`, through `run_in_transaction`): every
+row is written or none is, and a deadlock between concurrent requests is retried rather
+than answered with a 503. Included before `heroes.api.heroes`, so `/heroes/bulk` never
+parses as a hero id.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from sqlmodel_async import Repository
 from sqlmodel_async.fastapi import DatabaseDep
 
-from ..models import DbInt, Hero, HeroCreate, HeroUpdate
+from ..models import DbInt, HeroCreate, HeroUpdate
+from ..services import HeroBulkService
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
 
@@ -69,8 +71,7 @@ Sized = [Depends(limit_body)]
 async def create_heroes(rows: Rows, database: DatabaseDep) -> Created:
     """Create up to 10,000 heroes in one transaction; their ids in the order sent. A name
     that exists (or is sent twice) is a 409 and nothing is created."""
-    async with database.transaction() as session:
-        heroes = await Repository(Hero, session).create_many(rows, returning=True)
+    heroes = await HeroBulkService(database).create_many(rows)
     return Created(created=len(heroes), ids=[hero.id for hero in heroes if hero.id is not None])
 
 
@@ -78,8 +79,7 @@ async def create_heroes(rows: Rows, database: DatabaseDep) -> Created:
 async def upsert_heroes(rows: Rows, database: DatabaseDep) -> Upserted:
     """Create or replace heroes by name (names are unique). A name sent twice: the last
     row wins. Returns how many distinct heroes were written."""
-    async with database.transaction() as session:
-        count = await Repository(Hero, session).upsert_many(rows, conflict=["name"])
+    count = await HeroBulkService(database).upsert_many(rows)
     return Upserted(upserted=count)
 
 
@@ -89,8 +89,7 @@ async def update_heroes(
 ) -> Updated:
     """Change the fields sent for each hero id (rows may change different fields); ids
     that do not exist are not counted. Returns how many heroes were found."""
-    async with database.transaction() as session:
-        count = await Repository(Hero, session).update_many(rows)
+    count = await HeroBulkService(database).update_many(rows)
     return Updated(updated=count)
 
 
@@ -98,6 +97,5 @@ async def update_heroes(
 async def delete_heroes(body: BulkDelete, database: DatabaseDep) -> Deleted:
     """Delete the heroes with these ids (their items go with them); returns how many
     existed."""
-    async with database.transaction() as session:
-        count = await Repository(Hero, session).delete_many(body.ids)
+    count = await HeroBulkService(database).delete_many(body.ids)
     return Deleted(deleted=count)
