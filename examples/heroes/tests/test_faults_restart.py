@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -177,7 +178,7 @@ async def test_service_recovers_from_a_postgresql_restart(
     assert set(statuses) <= {200, 503}, statuses
     late = [status for started, status in answers if started >= back_up + RECOVERY_SECONDS]
     assert late and all(status == 200 for status in late)  # recovered by itself within 5 s
-    log = (await client.get("/transfers/")).json()
+    log = (await _whole_log(client))
     logged = Counter(row["hero_id"] for row in log)
     lost = sum(max(0, count - logged[hero_id]) for hero_id, count in acked.items())
     assert lost == 0
@@ -186,3 +187,13 @@ async def test_service_recovers_from_a_postgresql_restart(
         f"{len(late)} after the 5 s recovery window, all 200; {sum(acked.values())} "
         f"transfers acknowledged, {lost} lost"
     )
+
+
+async def _whole_log(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """Every transfer log entry, page by page (the listing returns at most 100)."""
+    log: list[dict[str, Any]] = []
+    while True:
+        page = (await client.get("/transfers/", params={"offset": len(log)})).json()
+        log += page
+        if len(page) < 100:
+            return log

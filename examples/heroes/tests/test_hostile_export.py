@@ -95,11 +95,12 @@ async def test_stalled_exports_do_not_starve_the_pool(
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             started = time.monotonic()
             # A read (Database.reader()), a write (a session), and the readiness check.
-            hero = await client.get("/heroes/1")
+            first = (await client.get("/heroes/", params={"limit": 1})).json()[0]["id"]
+            hero = await client.get(f"/heroes/{first}")
             team = await client.post("/teams/", json={"name": "t", "headquarters": "hq"})
             ready = await client.get("/ready")
             elapsed = time.monotonic() - started
-            print(f"\n{STALLED} stalled exports: GET /heroes/1 {hero.status_code}, "
+            print(f"\n{STALLED} stalled exports: GET /heroes/{{id}} {hero.status_code}, "
                   f"POST /teams/ {team.status_code}, /ready {ready.status_code} "
                   f"in {elapsed:.2f} s")
             assert (hero.status_code, team.status_code, ready.status_code) == (200, 200, 200)
