@@ -84,7 +84,7 @@ def serve(
 ) -> None:
     """Serve the HTTP API (docs at /docs); SQLite is migrated at start (`heroes db`).
 
-    Example: CURSOR_SECRET=... heroes serve --host 0.0.0.0 --port 8080 --workers 2
+    Example: heroes serve --host 0.0.0.0 --port 8080 --workers 2 (with CURSOR_SECRET set)
     """
     import uvicorn
 
