@@ -133,7 +133,8 @@ def serve(
     reverse proxy in front (docs/deployment.md has an nginx example) and pass its address
     to --forwarded-allow-ips.
 
-    Example: CURSOR_SECRET=... heroes serve --host 0.0.0.0 --port 8080 --workers 2 --no-access-log
+    Example: heroes serve --host 0.0.0.0 --port 8080 --workers 2 --no-access-log
+    (several workers need CURSOR_SECRET set)
     """
     import uvicorn
 
