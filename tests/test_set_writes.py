@@ -34,7 +34,7 @@ def statements(db: Database) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        if statement.strip().upper() != "BEGIN":
+        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE"):
             seen.append(" ".join(statement.split()))
 
     sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record)

@@ -33,12 +33,12 @@ async def wdb(databases) -> AsyncIterator[Database]:  # type: ignore[no-untyped-
 
 @contextmanager
 def statements(db: Database) -> Iterator[list[str]]:
-    """Every statement sent inside the block, SAVEPOINTs included (SQLite's explicit BEGIN
-    left out: the other drivers send theirs unseen)."""
+    """Every statement sent inside the block, SAVEPOINTs included (SQLite's explicit BEGIN,
+    or BEGIN IMMEDIATE, left out: the other drivers send theirs unseen)."""
     seen: list[str] = []
 
     def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        if statement.strip().upper() != "BEGIN":
+        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE"):
             seen.append(" ".join(statement.split()))
 
     sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record)

@@ -156,6 +156,15 @@ class Database:
         self._watch_invalidations()
         if self.backend.read_only_end is not None:
             _reset_on_checkin(self.engine, self.backend.read_only_end)
+        # Sessions meant to write begin with the backend's `write_begin` (SQLite: BEGIN
+        # IMMEDIATE) at their first statement: an engine with that option over the same
+        # pool, so the transaction still begins only when first needed (a bulk call or a
+        # write can then tell a fresh transaction from one that already did something).
+        self._write_bind: dict[str, Any] = (
+            {"bind": self.engine.execution_options(**{BEGIN_OPTION: self.backend.write_begin})}
+            if self.backend.write_begin is not None
+            else {}
+        )
         self.sessionmaker = async_sessionmaker(
             self.engine,
             class_=AsyncSession,
@@ -228,9 +237,8 @@ class Database:
         upgrade a stale snapshot), so concurrent writers to different rows would refuse
         each other. Use `session()` or `read_only()` to read without the lock.
         """
-        async with self.sessionmaker() as session:
+        async with self.sessionmaker(**self._write_bind) as session:
             try:
-                await self._begin_for_writes(session)
                 yield session
                 await session.commit()
             except BaseException as error:
@@ -238,13 +246,6 @@ class Database:
                 if isinstance(error, sa_exc.DBAPIError | orm_exc.StaleDataError):
                     raise translate(error, self.backend) from error
                 raise
-
-    async def _begin_for_writes(self, session: AsyncSession) -> None:
-        """Begin `session`'s transaction with the backend's `write_begin` where it has one
-        (SQLite: BEGIN IMMEDIATE); elsewhere the transaction begins as usual, when first
-        needed."""
-        if self.backend.write_begin is not None:
-            await session.connection(execution_options={BEGIN_OPTION: self.backend.write_begin})
 
     @asynccontextmanager
     async def read_only(self, *, replica: bool = True) -> AsyncIterator[AsyncSession]:
@@ -341,9 +342,8 @@ class Database:
         """
 
         async def attempt() -> T:
-            async with self.sessionmaker() as session:
-                # SQLite: the write lock at BEGIN, as in transaction().
-                await self._begin_for_writes(session)
+            # SQLite: the write lock at BEGIN, as in transaction().
+            async with self.sessionmaker(**self._write_bind) as session:
                 try:
                     result = await work(session)
                     await session.commit()

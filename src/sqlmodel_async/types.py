@@ -73,7 +73,10 @@ class ExactText(sa.TypeDecorator[str]):
         self.length = length
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
-        collation = backend_for(dialect.name).exact_collation(dialect)
+        # The generic compiler (str(statement), a statement's digest) has no Backend: a
+        # plain string there.
+        known = dialect.name in ("sqlite", "postgresql", "mysql", "mariadb")
+        collation = backend_for(dialect.name).exact_collation(dialect) if known else None
         if collation is None:
             return dialect.type_descriptor(sa.String(self.length))
         return dialect.type_descriptor(
