@@ -356,12 +356,16 @@ async def test_one_filter_value_feeds_every_read_path(db: Database) -> None:
         assert [h.name for h in listed] == want
         body = await reader.project(FHero, HeroOut).list_json(*query, order_by=query.order_by)
         assert [h["name"] for h in __import__("json").loads(body)] == want
-    # Plain WHERE clauses: a set-based UPDATE / DELETE takes them as they are.
+    # Plain WHERE clauses: the set-based writes take them as they are.
     async with db.transaction() as session:
-        statement = sa.update(FHero).where(*query.where).values(power_level=0.0)
-        await session.exec(statement)
+        assert await Repository(FHero, session).update_where({"power_level": 0.0}, *query) == 4
     async with db.session() as session:
         assert await Repository(FHero, session).count(power_level=0.0) == 4
+    older = HeroFilters.parse({"age__gte": 30})
+    async with db.transaction() as session:
+        expected = await Repository(FHero, session).count(*older)
+        assert await Repository(FHero, session).delete_where(*older) == expected
+        assert await Repository(FHero, session).count(*older) == 0
 
 
 async def test_a_cursor_is_bound_to_its_filters_and_sort(db: Database) -> None:

@@ -342,8 +342,11 @@ class Database:
         """
 
         async def attempt() -> T:
-            # SQLite: the write lock at BEGIN, as in transaction().
             async with self.sessionmaker(**self._write_bind) as session:
+                if self._write_bind:
+                    # SQLite: the write lock before the work starts, so a busy database is
+                    # retried before the work runs rather than after it.
+                    await session.connection()
                 try:
                     result = await work(session)
                     await session.commit()

@@ -7,6 +7,7 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sqlmodel_async import ForeignKeyError, NotFoundError, Repository
@@ -31,15 +32,16 @@ def _unknown_target() -> HTTPException:
 async def move_heroes(session: AsyncSession, *, team_id: int, to: int) -> int:
     """The unit of work: both teams must exist; then one UPDATE moves the heroes.
 
-    The teams are checked, not locked: a FOR UPDATE on the source would deadlock against
-    a concurrent move the other way (each UPDATE's foreign-key check takes a shared lock
-    on the other's team). A team deleted in between is caught all the same: the source's
-    heroes are then already teamless (ON DELETE SET NULL, nothing moves), and a vanished
-    target is refused by the foreign key."""
-    teams = Repository(Team, session)
-    if not await teams.exists(id=team_id):
+    Both team rows are locked first, in id order, so concurrent moves between the same
+    teams run one after the other (as if serial: a move the other way cannot swap the
+    teams' heroes) and never deadlock on each other. `FOR NO KEY UPDATE` on PostgreSQL:
+    heroes joining either team meanwhile (their foreign-key checks take KEY SHARE) are
+    not held up. A vanished target is refused by the foreign key all the same."""
+    locked = select(Team.id).where(col(Team.id).in_({team_id, to})).order_by(col(Team.id))
+    found = set((await session.exec(locked.with_for_update(key_share=True))).all())
+    if team_id not in found:
         raise NotFoundError(Team, team_id)
-    if not await teams.exists(id=to):
+    if to not in found:
         raise _unknown_target()
     try:
         return await Repository(Hero, session).update_where({"team_id": to}, team_id=team_id)
