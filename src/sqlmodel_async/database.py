@@ -489,8 +489,10 @@ def _configure_sqlite(engine: AsyncEngine, *, file_database: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         if file_database:
-            cursor.execute("PRAGMA journal_mode = WAL")
+            # The busy timeout first: switching a new file to WAL takes its lock, and
+            # connections opening it at the same moment must wait for that, not fail.
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
