@@ -133,6 +133,28 @@ def flat_builder(
     return build
 
 
+def joined_dicts_builder(
+    own: list[tuple[str, int]], joined: Sequence[Any], order: Sequence[str]
+) -> Callable[[Sequence[Any]], list[dict[str, Any]]]:
+    """The field dicts of a schema of columns and LEFT JOINed many-to-one fields (a link
+    row with its far row nested, say), from rows, by a function written for the schema as
+    `flat_builder` writes one: a nested dict display per join, None where the joined row's
+    key columns are all NULL. The generic loop zips two dicts per row."""
+    parts = {name: f"row[{position:d}]" for name, position in own}
+    for join in joined:
+        absent = " and ".join(f"row[{position:d}] is None" for position in join.key_positions)
+        nested = ", ".join(
+            f"{field!r}: row[{position:d}]"
+            for field, position in zip(join.fields, join.positions, strict=True)
+        )
+        parts[join.name] = f"(None if {absent or 'True'} else {{{nested}}})"
+    items = ", ".join(f"{name!r}: {parts[name]}" for name in order)
+    namespace: dict[str, Any] = {}
+    exec(f"def build(rows):\n    return [{{{items}}} for row in rows]\n", namespace)
+    build: Callable[[Sequence[Any]], list[dict[str, Any]]] = namespace["build"]
+    return build
+
+
 def as_is(values: dict[str, Any]) -> dict[str, Any]:
     return values
 

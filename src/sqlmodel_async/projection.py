@@ -32,7 +32,14 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Mapper
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ._projection_build import as_is, constructor, flat_builder, needs_validation, values_at
+from ._projection_build import (
+    as_is,
+    constructor,
+    flat_builder,
+    joined_dicts_builder,
+    needs_validation,
+    values_at,
+)
 from ._projection_plan import Joined, plan_relationship
 from ._projection_related import Related
 from .dialects import BACKEND_INFO_KEY, Backend, backend_for
@@ -130,6 +137,11 @@ class Projection(Generic[SchemaT]):
              flat_builder(schema, self.own, plain=True))
             if flat else None
         )
+        #: For columns and joined many-to-one fields only: the generated dicts builder.
+        self._joined_dicts = (
+            joined_dicts_builder(self.own, self.joined, self._order or built)
+            if self.joined and not self.related else None
+        )
         self.planned = True
 
     def select_position(self, column: Any) -> int:
@@ -200,6 +212,8 @@ class Projection(Generic[SchemaT]):
         fields = self.fields
         own = self._own_values
         joined = self.joined
+        if plain and self._joined_dicts is not None:
+            return self._joined_dicts(rows)
         if not joined and not found and self._order is None:
             return [construct(dict(zip(fields, own(row), strict=True))) for row in rows]
         built: list[Any] = []
