@@ -240,7 +240,7 @@ class Channel:
         engine = connection.sync_engine
         direct = (
             backend.direct_writes
-            and engine.dialect.driver == backend.driver == "asyncpg"
+            and engine.dialect.driver == backend.driver
             and not engine.echo
             and not engine.dispatch.before_cursor_execute
             and not engine.dispatch.after_cursor_execute

@@ -321,6 +321,12 @@ _BY_NAME = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "mysql": MYSQL, "mariadb
 _SCHEME_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
 
 
+def known_backend(name: str) -> Backend | None:
+    """The Backend for a SQLAlchemy dialect name, or None for a dialect we do not speak
+    (the generic compiler of `str(statement)`, say)."""
+    return _BY_NAME.get(name)
+
+
 def backend_for(name: str) -> Backend:
     """The Backend for a SQLAlchemy dialect name."""
     try:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 
-from .dialects import backend_for
+from .dialects import backend_for, known_backend
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -75,8 +75,8 @@ class ExactText(sa.TypeDecorator[str]):
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         # The generic compiler (str(statement), a statement's digest) has no Backend: a
         # plain string there.
-        known = dialect.name in ("sqlite", "postgresql", "mysql", "mariadb")
-        collation = backend_for(dialect.name).exact_collation(dialect) if known else None
+        backend = known_backend(dialect.name)
+        collation = backend.exact_collation(dialect) if backend is not None else None
         if collation is None:
             return dialect.type_descriptor(sa.String(self.length))
         return dialect.type_descriptor(
