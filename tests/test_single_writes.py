@@ -48,10 +48,12 @@ def statements(db: Database) -> Iterator[list[str]]:
         sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record)
 
 
-def savepoints(db: Database) -> int:
-    """Statements a write adds to protect a transaction that already did work:
-    SAVEPOINT and RELEASE on PostgreSQL; none where a refused statement undoes itself."""
-    return 2 if db.backend.name == "postgresql" else 0
+def savepoints(db: Database, writes: int = 1) -> int:
+    """Statements `writes` writes add to protect a transaction that already did work: on
+    PostgreSQL a SAVEPOINT before the first, then RELEASE + SAVEPOINT before each next one
+    (one message on the driver's own path, two statements where a listener watches, as
+    here); none where a refused statement undoes itself."""
+    return 2 * writes - 1 if db.backend.name == "postgresql" and writes else 0
 
 
 def update_statements(db: Database) -> int:
@@ -135,9 +137,9 @@ async def test_savepoint_only_where_earlier_work_is_at_stake(wdb: Database) -> N
             await fans.delete(a.id)
     assert not [s for s in first if "SAVEPOINT" in s]
     marks = [s for s in later if "SAVEPOINT" in s]
-    assert len(marks) == 3 * savepoints(wdb)
+    assert len(marks) == savepoints(wdb, 3)
     assert len(set(marks)) <= 2  # one SAVEPOINT text and one RELEASE text
-    assert len(later) == 3 + 3 * savepoints(wdb) + update_statements(wdb) - 1
+    assert len(later) == 3 + savepoints(wdb, 3) + update_statements(wdb) - 1
 
 
 async def test_update_of_a_missing_row_is_not_found(wdb: Database) -> None:
@@ -226,6 +228,36 @@ async def test_refused_writes_keep_the_transactions_earlier_work(wdb: Database) 
         names = [fan.name for fan in await Repository(Fan, session).list()]
         assert names == ["first", "second"]
         assert await Repository(Author, session).exists(name="kept")
+
+
+async def test_writes_between_the_callers_own_savepoints(wdb: Database) -> None:
+    """The write savepoint stays set from one write to the next; savepoints of the
+    caller's (begin_nested) set before, around or after it keep working, and a refused
+    write anywhere undoes only itself."""
+    async with wdb.transaction() as session:
+        fans = Repository(Fan, session)
+        await fans.create({"name": "a"})
+        await fans.create({"name": "b"})
+        nested = await session.begin_nested()
+        await fans.create({"name": "c"})
+        with pytest.raises(DuplicateKeyError):
+            await fans.create({"name": "a"})
+        c = await fans.first(name="c")
+        assert c is not None
+        await fans.update(c.id, {"age": 9})
+        await nested.rollback()  # c is gone with the caller's savepoint
+        await fans.create({"name": "d"})
+        async with session.begin_nested():
+            await fans.create({"name": "e"})
+        with pytest.raises(DuplicateKeyError):
+            await fans.create({"name": "e"})
+        b = await fans.first(name="b")
+        assert b is not None
+        await fans.delete(b.id)
+        await fans.create({"name": "f"})
+    async with wdb.session() as session:
+        names = sorted(fan.name for fan in await Repository(Fan, session).list())
+    assert names == ["a", "d", "e", "f"]
 
 
 async def test_a_refusal_first_in_a_transaction_rolls_it_back_and_goes_on(wdb: Database) -> None:

@@ -9,10 +9,7 @@ relationship options. Instances already in the session are kept honest (_session
 Nothing commits: the scope that opened the session decides when.
 
 A refused write raises the translated error and leaves the caller's transaction usable
-with its earlier work intact. Where the transaction has done nothing yet, there is
-nothing to protect: a refusal rolls it back. Where it has, a refused statement undoes only
-itself on SQLite and InnoDB; PostgreSQL aborts the whole transaction on any error, so
-there the statement runs in a savepoint with a fixed name (prepared once by the driver).
+with its earlier work intact (_write_guard.py says how, per backend).
 """
 
 from __future__ import annotations
@@ -32,6 +29,7 @@ from sqlalchemy.orm import exc as orm_exc
 from . import _session_sync as session_sync
 from ._repository_base import Filter, ModelT, RepositoryBase
 from ._write_errors import translated
+from ._write_guard import guarded
 from ._write_statements import (
     EXPECTED_VERSION,
     Channel,
@@ -315,39 +313,9 @@ class WriteMethods(RepositoryBase[ModelT]):
         *,
         deleting: bool = False,
     ) -> T:
-        """Run `work` with the savepoint rule of the module's docstring; a refusal is
-        raised translated."""
-        at_stake = self.session.in_transaction()
-        savepoint = self.backend.write_savepoint if at_stake else None
-        channel = await Channel.open(self.session, self.backend)
-        try:
-            if savepoint is not None:
-                await channel.control(f"SAVEPOINT {savepoint}")
-            result = await work(channel)
-            if savepoint is not None:
-                await channel.control(f"RELEASE SAVEPOINT {savepoint}")
-            return result
-        except sa_exc.DBAPIError as error:
-            if not error.connection_invalidated:  # else nothing is left to recover
-                await self._recover(channel, savepoint, at_stake)
-            raise await translated(
-                self.session, self._meta, self.backend, error, values, deleting=deleting
-            ) from error
-        except BaseException:
-            await self._recover(channel, savepoint, at_stake)
-            raise
-
-    async def _recover(self, channel: Channel, savepoint: str | None, at_stake: bool) -> None:
-        try:
-            if savepoint is not None:
-                await channel.control(f"ROLLBACK TO SAVEPOINT {savepoint}")
-                await channel.control(f"RELEASE SAVEPOINT {savepoint}")
-            elif not at_stake:
-                await self.session.rollback()
-        except Exception:
-            # The connection went away meanwhile: the caller's scope rolls back, and the
-            # original error (raised by our caller) says what happened.
-            pass
+        return await guarded(
+            self.session, self.backend, self._meta, work, values, deleting=deleting
+        )
 
     async def _no_row(
         self,

@@ -303,12 +303,14 @@ class Channel:
         """A statement built per call (set-based writes): SQLAlchemy's path."""
         return await self.connection.execute(statement)
 
-    async def control(self, sql: str) -> None:
-        """A transaction-control statement (SAVEPOINT ...). The driver sends it in the
-        simple protocol: nothing to prepare."""
+    async def control(self, *statements: str) -> None:
+        """Transaction-control statements (SAVEPOINT ...). The driver sends them in the
+        simple protocol, several in one message: nothing to prepare, one round trip."""
         if self._raw is None:
-            await self.connection.exec_driver_sql(sql)
+            for sql in statements:
+                await self.connection.exec_driver_sql(sql)
             return
+        sql = "; ".join(statements)
         await self._begin()
         try:
             await self._raw.driver_connection.execute(sql)
