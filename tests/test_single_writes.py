@@ -327,15 +327,15 @@ async def test_composite_keys_update_and_delete(wdb: Database) -> None:
 async def test_postgresql_writes_go_to_the_driver_inside_the_sessions_transaction(
     wdb: Database,
 ) -> None:
-    """Pins the asyncpg adapter's private API the direct path uses (_write_statements.py):
+    """Pins the asyncpg adapter's private API the direct path uses (_channel.py):
     with nothing listening, the statement goes to asyncpg itself, begins the adapter's
     transaction as the adapter would, and a rollback takes the write back."""
     if wdb.backend.name != "postgresql":
         pytest.skip("the direct path is asyncpg's")
-    from sqlmodel_async._write_statements import Channel
+    from sqlmodel_async._channel import Channel
 
     async with wdb.session() as session:
-        channel = await Channel.open(session, wdb.backend)
+        channel = await Channel.open(session, wdb.backend, sa.inspect(Fan))
         assert channel._raw is not None
         adapter = channel._raw.dbapi_connection
         assert adapter._transaction is None  # begun lazily, before the first statement
@@ -347,4 +347,4 @@ async def test_postgresql_writes_go_to_the_driver_inside_the_sessions_transactio
         assert await Repository(Fan, session).count() == 0
     with statements(wdb):  # a listener: SQLAlchemy's path, so it sees every statement
         async with wdb.session() as session:
-            assert (await Channel.open(session, wdb.backend))._raw is None
+            assert (await Channel.open(session, wdb.backend, sa.inspect(Fan)))._raw is None

@@ -3,6 +3,10 @@ and children under each ON DELETE rule with relationships that have no `passive_
 (as users write them), a versioned row with a server default, and a link table whose
 primary key is two columns."""
 
+import enum
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import registry
@@ -109,3 +113,25 @@ class BookTag(WBase, table=True):
     book_id: int = Field(foreign_key="w_book.id", ondelete="CASCADE", primary_key=True)
     tag_id: int = Field(foreign_key="w_tag.id", ondelete="CASCADE", primary_key=True)
     note: str | None = None
+
+
+class Mood(enum.Enum):
+    calm = "calm"
+    loud = "loud"
+
+
+class Reading(WBase, table=True):
+    """Columns whose values SQLAlchemy converts: exact decimals, JSON, an enum, a float
+    and a timestamp."""
+
+    __tablename__ = "w_reading"
+
+    id: int | None = Field(default=None, primary_key=True)
+    amount: Decimal = Field(sa_type=sa.Numeric(12, 4))
+    ratio: float = 0.5
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    mood: Mood = Mood.calm
+    taken_at: datetime = Field(
+        default_factory=lambda: datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        sa_type=sa.DateTime(timezone=True),
+    )

@@ -8,6 +8,7 @@ Every call that takes a key goes through `PrimaryKey`, so a key of the wrong sha
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,12 +18,19 @@ from .dialects import Backend
 from .errors import InvalidDataError
 
 
+@cache
+def primary_key(model: type[Any]) -> PrimaryKey:
+    """The `PrimaryKey` of `model`, made once (a Repository is made per request)."""
+    return PrimaryKey(model)
+
+
 class PrimaryKey:
     """The primary key of one mapped model: its attribute names and how to match them."""
 
     def __init__(self, model: type[Any]) -> None:
         mapper: Mapper[Any] = sa.inspect(model)
         self.model = model
+        self.mapper = mapper
         self.columns: tuple[Any, ...] = tuple(mapper.primary_key)
         #: The model attribute of each key column, in the mapper's order.
         self.names: tuple[str, ...] = tuple(

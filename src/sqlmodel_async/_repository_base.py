@@ -7,14 +7,13 @@ import builtins
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Mapper
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from ._keys import PrimaryKey
+from ._keys import primary_key
 from .dialects import BACKEND_INFO_KEY, Backend, backend_for
 from .loading import Loadable, loader_options
 from .projected import Filter, Projected
@@ -37,10 +36,9 @@ class RepositoryBase(Generic[ModelT]):
     def __init__(self, model: type[ModelT], session: AsyncSession) -> None:
         self.model = model
         self.session = session
-        mapper: Mapper[Any] = sa.inspect(model)
-        self._mapper = mapper
-        self._primary_key = mapper.primary_key
-        self._key = PrimaryKey(model)
+        self._key = key = primary_key(model)
+        self._mapper: Mapper[Any] = key.mapper
+        self._primary_key = key.columns
 
     @property
     def backend(self) -> Backend:

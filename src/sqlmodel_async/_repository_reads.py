@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import select
 
+from ._by_key import ORM, get_by_key
 from ._repository_base import Filter, ModelT, Order, RepositoryBase
 from .errors import NotFoundError
 from .loading import Loadable, loader_options
@@ -35,6 +36,12 @@ class ReadMethods(RepositoryBase[ModelT]):
         SQLite has no row locks, its write transactions are serialised whole).
         """
         options = loader_options(load)
+        if not options and not lock:
+            found = await get_by_key(
+                self.session, self.backend, self._mapper, self._key.values(key)
+            )
+            if found is not ORM:
+                return found  # type: ignore[no-any-return]
         instance: ModelT | None = await self.session.get(
             self.model,
             self._key.identity(key),

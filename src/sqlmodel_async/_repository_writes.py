@@ -27,16 +27,16 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import exc as orm_exc
 
 from . import _session_sync as session_sync
+from ._channel import Channel
 from ._repository_base import Filter, ModelT, RepositoryBase
 from ._write_errors import translated
 from ._write_guard import guarded
 from ._write_statements import (
     EXPECTED_VERSION,
-    Channel,
     ModelColumns,
     delete_statement,
     insert_statement,
-    key_bind,
+    key_parameters,
     model_columns,
     select_statement,
     update_statement,
@@ -257,8 +257,7 @@ class WriteMethods(RepositoryBase[ModelT]):
         return clauses
 
     def _key_parameters(self, key: tuple[Any, ...]) -> dict[str, Any]:
-        names = self._meta.key_names
-        return {key_bind(name): value for name, value in zip(names, key, strict=True)}
+        return key_parameters(self._meta, key)
 
     @staticmethod
     def _returning(channel: Channel, backend_has: bool, dialect_flag: str) -> bool:

@@ -78,8 +78,12 @@ def sync(instance: Any, meta: ModelColumns, row: Sequence[Any]) -> None:
         set_committed_value(instance, name, value)
 
 
-def attach(session: AsyncSession, meta: ModelColumns, instance: Any, row: Sequence[Any]) -> Any:
-    """`instance` (transient) with the written row's values, persistent in `session`."""
+def attach(
+    session: AsyncSession, meta: ModelColumns, instance: Any, row: Sequence[Any], *,
+    new: bool = True,
+) -> Any:
+    """`instance` (transient) with the row's values, persistent in `session`: `new` for a
+    row this transaction wrote, else a row it read."""
     sync(instance, meta, row)
     make_transient_to_detached(instance)
     identity = sa.inspect(instance).key
@@ -87,12 +91,13 @@ def attach(session: AsyncSession, meta: ModelColumns, instance: Any, row: Sequen
     if existing is not None and existing is not instance:
         session.expunge(existing)  # an instance of a row deleted by a statement before
     session.add(instance)
-    # Registered as new in this transaction, as the ORM registers what it inserts (private
-    # API: SessionTransaction._new), so a rollback expunges it instead of leaving an
-    # instance of a row that no longer exists.
-    transaction = session.sync_session._transaction
-    if transaction is not None:
-        transaction._new[sa.inspect(instance)] = True
+    if new:
+        # Registered as new in this transaction, as the ORM registers what it inserts
+        # (private API: SessionTransaction._new), so a rollback expunges it instead of
+        # leaving an instance of a row that no longer exists.
+        transaction = session.sync_session._transaction
+        if transaction is not None:
+            transaction._new[sa.inspect(instance)] = True
     return instance
 
 

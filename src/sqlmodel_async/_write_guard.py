@@ -26,8 +26,9 @@ from typing import Any, TypeVar
 from sqlalchemy import exc as sa_exc
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ._channel import Channel
 from ._write_errors import translated
-from ._write_statements import Channel, ModelColumns
+from ._write_statements import ModelColumns
 from .dialects import Backend
 
 T = TypeVar("T")
@@ -51,7 +52,7 @@ async def guarded(
     translated (the library's error, with the column at fault)."""
     at_stake = session.in_transaction()
     savepoint = backend.write_savepoint if at_stake else None
-    channel = await Channel.open(session, backend)
+    channel = await Channel.open(session, backend, meta.mapper)
     try:
         if savepoint is not None:
             await _set_savepoint(channel, savepoint)

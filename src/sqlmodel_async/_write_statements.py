@@ -1,39 +1,22 @@
-"""Single-row write statements: built once per (model, column set), compiled once per
-dialect, and sent on the session's own connection.
-
-A `Repository.update` by key is one `UPDATE ... WHERE key [AND version] RETURNING`; the
-statement text depends only on the model and the columns set, so it is built once here
-and SQLAlchemy (or asyncpg, below) compiles and prepares it once.
-
-On PostgreSQL with asyncpg the statement goes to the driver itself when nothing listens
-to the engine's cursor executes (echo, a query counter, tracing): SQLAlchemy's execution
-context, cache-key and result objects are most of what a one-row write costs in Python
-(as in reader.py). Statements whose values SQLAlchemy must convert (a TypeDecorator that
-converts results, JSON, Enum, Numeric...) or compute (a Python-side column default) keep
-SQLAlchemy's path, as do the other backends.
-
-Private SQLAlchemy API used here (pinned by tests/test_single_writes.py): the asyncpg
-adapter's `_transaction` / `_start_transaction()` (the adapter begins the transaction
-lazily, before its first statement; a statement sent around it must begin it the same
-way) and `_handle_exception()` (its mapping of driver errors onto DB-API errors).
+"""Single-row statements by key: built once per (model, column set) and compiled once per
+dialect. A `Repository.update` by key is one `UPDATE ... WHERE key [AND version]
+RETURNING`; the statement text depends only on the model and the columns set, so it is
+built once here and SQLAlchemy (or the driver, _channel.py) compiles and prepares it once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Mapper
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .dialects import Backend
-from .reader import _plain
+if TYPE_CHECKING:
+    from ._channel import DriverStatement
 
 #: Bind names: values set are `v_<attribute>`, key columns `k_<attribute>`.
 EXPECTED_VERSION = "expected_version"
@@ -45,6 +28,11 @@ def value_bind(name: str) -> str:
 
 def key_bind(name: str) -> str:
     return f"k_{name}"
+
+
+def key_parameters(meta: ModelColumns, key: tuple[Any, ...]) -> dict[str, Any]:
+    """The bind values of a statement by key (`_key_clauses`)."""
+    return {key_bind(name): value for name, value in zip(meta.key_names, key, strict=True)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,189 +167,3 @@ def select_statement(meta: ModelColumns, locked: bool) -> WriteStatement:
     if locked:
         statement = statement.with_for_update()
     return WriteStatement(statement, meta.names, meta.columns)
-
-
-# --- sending -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DriverStatement:
-    """A statement compiled for the driver: its SQL, its binds in order, and the binds
-    whose values SQLAlchemy converts first."""
-
-    sql: str
-    names: tuple[str, ...]
-    #: Values bound in the statement itself (the 1 of `version + 1`).
-    defaults: dict[str, Any]
-    processors: dict[str, Callable[[Any], Any]]
-
-
-def _driver_statement(written: WriteStatement, dialect: Dialect) -> DriverStatement | None:
-    if dialect not in written.driver:
-        written.driver[dialect] = _compile(written, dialect)
-    return written.driver[dialect]
-
-
-def _compile(written: WriteStatement, dialect: Dialect) -> DriverStatement | None:
-    if not all(_plain(column.type, dialect) for column in written.columns):
-        return None
-    compiled: Any = written.statement.compile(dialect=dialect)
-    if (
-        compiled.literal_execute_params
-        or compiled.post_compile_params
-        or compiled.escaped_bind_names
-        or getattr(compiled, "insert_prefetch", None)
-        or getattr(compiled, "update_prefetch", None)
-    ):
-        return None  # rendered or computed per call: SQLAlchemy's job
-    names = tuple(compiled.positiontup or ())
-    processors = {}
-    for name in names:
-        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors[name] = process
-    return DriverStatement(compiled.string, names, dict(compiled.params), processors)
-
-
-class Channel:
-    """The session's connection, for the statements of one write."""
-
-    def __init__(
-        self, connection: AsyncConnection, raw: Any | None, backend: Backend
-    ) -> None:
-        self.connection = connection
-        self.backend = backend
-        #: The pooled connection when statements go to the driver itself, else None.
-        self._raw = raw
-
-    @classmethod
-    async def open(cls, session: AsyncSession, backend: Backend) -> Channel:
-        connection = await session.connection()
-        engine = connection.sync_engine
-        direct = (
-            backend.direct_writes
-            and engine.dialect.driver == backend.driver
-            and not engine.echo
-            and not engine.dispatch.before_cursor_execute
-            and not engine.dispatch.after_cursor_execute
-        )
-        if not direct:
-            return cls(connection, None, backend)
-        try:  # no I/O while the connection is valid
-            raw: Any = connection.sync_connection.connection  # type: ignore[union-attr]
-        except sa_exc.MissingGreenlet:
-            raw = await connection.get_raw_connection()
-        return cls(connection, raw, backend)
-
-    @property
-    def dialect(self) -> Dialect:
-        return self.connection.dialect
-
-    async def rows(
-        self, written: WriteStatement, parameters: Mapping[str, Any]
-    ) -> Sequence[Sequence[Any]]:
-        """The rows the statement returns (RETURNING, or a SELECT)."""
-        prepared = self._prepared(written)
-        if prepared is None:
-            result = await self.connection.execute(written.statement, dict(parameters))
-            return result.all()
-        arguments = self._arguments(prepared, parameters)
-        await self._begin()
-        try:
-            rows: Sequence[Any] = await self._raw.driver_connection.fetch(  # type: ignore[union-attr]
-                prepared.sql, *arguments
-            )
-        except Exception as error:
-            raise await self._driver_error(error, prepared.sql, arguments) from error
-        return rows
-
-    async def count(self, written: WriteStatement, parameters: Mapping[str, Any]) -> int:
-        """The number of rows the statement wrote (or matched)."""
-        prepared = self._prepared(written)
-        if prepared is None:
-            result: Any = await self.connection.execute(written.statement, dict(parameters))
-            return int(result.rowcount)
-        arguments = self._arguments(prepared, parameters)
-        await self._begin()
-        try:
-            status: str = await self._raw.driver_connection.execute(  # type: ignore[union-attr]
-                prepared.sql, *arguments
-            )
-        except Exception as error:
-            raise await self._driver_error(error, prepared.sql, arguments) from error
-        return int(status.rsplit(" ", 1)[-1])
-
-    async def inserted_key(
-        self, written: WriteStatement, parameters: Mapping[str, Any]
-    ) -> tuple[Any, ...]:
-        """Insert without RETURNING; the new row's primary key (lastrowid where the
-        database made it)."""
-        result = await self.connection.execute(written.statement, dict(parameters))
-        return tuple(result.inserted_primary_key or ())
-
-    async def execute(self, statement: Any) -> Any:
-        """A statement built per call (set-based writes): SQLAlchemy's path."""
-        return await self.connection.execute(statement)
-
-    async def control(self, *statements: str) -> None:
-        """Transaction-control statements (SAVEPOINT ...). The driver sends them in the
-        simple protocol, several in one message: nothing to prepare, one round trip."""
-        if self._raw is None:
-            for sql in statements:
-                await self.connection.exec_driver_sql(sql)
-            return
-        sql = "; ".join(statements)
-        await self._begin()
-        try:
-            await self._raw.driver_connection.execute(sql)
-        except Exception as error:
-            raise await self._driver_error(error, sql, []) from error
-
-    def _prepared(self, written: WriteStatement) -> DriverStatement | None:
-        if self._raw is None:
-            return None
-        return _driver_statement(written, self.dialect)
-
-    @staticmethod
-    def _arguments(prepared: DriverStatement, parameters: Mapping[str, Any]) -> list[Any]:
-        values = {**prepared.defaults, **parameters}
-        return [
-            process(values[name]) if (process := prepared.processors.get(name)) else values[name]
-            for name in prepared.names
-        ]
-
-    async def _begin(self) -> None:
-        # The adapter begins the transaction before its first statement; do the same.
-        adapter = self._raw.dbapi_connection  # type: ignore[union-attr]
-        if adapter._transaction is None and not adapter.autocommit:
-            try:
-                await adapter._start_transaction()
-            except self.dialect.loaded_dbapi.Error as error:
-                raise sa_exc.DBAPIError.instance(
-                    "BEGIN", [], error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
-                ) from error
-
-    async def _driver_error(
-        self, error: Exception, sql: str, arguments: list[Any]
-    ) -> BaseException:
-        """`error` from the driver as SQLAlchemy's path would raise it (a DBAPIError); a
-        lost connection is invalidated."""
-        dialect = self.dialect
-        dbapi = dialect.loaded_dbapi
-        raw: Any = self._raw
-        try:
-            raw.dbapi_connection._handle_exception(error)
-        except dbapi.Error as adapted:
-            disconnect = dialect.is_disconnect(
-                adapted, raw.dbapi_connection, None
-            ) or self.backend.is_disconnect(adapted)
-            wrapped = sa_exc.DBAPIError.instance(
-                sql, arguments, adapted, dbapi.Error,
-                connection_invalidated=disconnect, dialect=dialect,
-            )
-            if disconnect:
-                await self.connection.invalidate(wrapped)
-            return wrapped
-        except Exception as other:  # not a DB-API error: report it as it is
-            return other
-        return error

@@ -102,6 +102,14 @@ class Backend:
     #: transaction on any error). A fixed name, so the driver prepares it once. None where
     #: a refused statement undoes only itself (SQLite, InnoDB): no savepoint is needed.
     write_savepoint: str | None = None
+    #: A plain read by key that is the first statement of a READ COMMITTED transaction
+    #: may be sent before BEGIN (its snapshot is its own either way); see
+    #: _write_statements.Channel.read.
+    read_before_begin: bool = False
+    #: The driver's type code of a result column of these SQLAlchemy types, for the
+    #: conversions that depend on it (PostgreSQL's numeric and float OIDs), so a
+    #: statement sent to the driver itself converts its rows as SQLAlchemy would.
+    result_type_codes: tuple[tuple[type[Any], int], ...] = ()
     #: Whether bulk writes lock rows one by one as they go (PostgreSQL, InnoDB), so that
     #: update_many / upsert_many / delete_many send each chunk sorted by its key: calls
     #: writing the same keys in any order then take their locks in the same order.
@@ -295,6 +303,8 @@ POSTGRESQL = Backend(
     bulk_copy=True,
     direct_writes=True,
     write_savepoint="sqlmodel_async_write",
+    read_before_begin=True,
+    result_type_codes=((sa.Float, 701), (sa.Numeric, 1700)),
     bulk_lock_order=True,
 )
 MYSQL = Backend(

@@ -67,7 +67,7 @@ class GuardedSession(Session):
 
 
 @event.listens_for(GuardedSession, "do_orm_execute")
-def _refuse_lazy_load_outside_await(state: ORMExecuteState) -> None:
+def refuse_lazy_load_outside_await(state: ORMExecuteState) -> None:
     # A lazy load started by plain attribute access runs outside the greenlet that
     # AsyncSession's awaited calls run in; SQLAlchemy would fail later with MissingGreenlet.
     if not state.is_relationship_load or in_greenlet():

@@ -1,0 +1,333 @@
+"""Sending the statements by key (_write_statements.py) on the session's own connection.
+
+On PostgreSQL with asyncpg the statement goes to the driver itself when nothing listens
+to the engine's cursor executes (echo, a query counter, tracing): SQLAlchemy's execution
+context, cache-key and result objects are most of what a one-row write costs in Python
+(as in reader.py). Statements whose values SQLAlchemy must convert (a TypeDecorator that
+converts results, JSON, Enum, Numeric...) or compute (a Python-side column default) keep
+SQLAlchemy's path, as do the other backends.
+
+Private SQLAlchemy API used here (pinned by tests/test_single_writes.py): the asyncpg
+adapter's `_transaction` / `_start_transaction()` (the adapter begins the transaction
+lazily, before its first statement; a statement sent around it must begin it the same
+way) and `_handle_exception()` (its mapping of driver errors onto DB-API errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Mapper, Session
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ._write_statements import WriteStatement
+from .dialects import Backend
+from .reader import _plain
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A statement compiled for the driver: its SQL, its binds in order, and the binds
+    whose values SQLAlchemy converts first."""
+
+    sql: str
+    names: tuple[str, ...]
+    #: Values bound in the statement itself (the 1 of `version + 1`).
+    defaults: dict[str, Any]
+    processors: dict[str, Callable[[Any], Any]]
+    #: SQLAlchemy's conversion of each returned column's value, where any has one.
+    results: tuple[Callable[[Any], Any] | None, ...] | None = None
+
+    def rows(self, found: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        """The driver's rows with SQLAlchemy's conversions applied."""
+        results = self.results
+        if results is None:
+            return found
+        return [
+            tuple(
+                value if convert is None or value is None else convert(value)
+                for convert, value in zip(results, row, strict=True)
+            )
+            for row in found
+        ]
+
+
+def _driver_statement(
+    written: WriteStatement, dialect: Dialect, backend: Backend
+) -> DriverStatement | None:
+    if dialect not in written.driver:
+        written.driver[dialect] = _compile(written, dialect, backend)
+    return written.driver[dialect]
+
+
+def _compile(written: WriteStatement, dialect: Dialect, backend: Backend) -> DriverStatement | None:
+    results = []
+    for column in written.columns:
+        processor = _result_processor(column.type, dialect, backend)
+        if processor is _UNKNOWN:
+            return None
+        results.append(processor)
+    compiled: Any = written.statement.compile(dialect=dialect)
+    if (
+        compiled.literal_execute_params
+        or compiled.post_compile_params
+        or compiled.escaped_bind_names
+        or getattr(compiled, "insert_prefetch", None)
+        or getattr(compiled, "update_prefetch", None)
+    ):
+        return None  # rendered or computed per call: SQLAlchemy's job
+    names = tuple(compiled.positiontup or ())
+    processors = {}
+    for name in names:
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors[name] = process
+    return DriverStatement(
+        compiled.string, names, dict(compiled.params), processors,
+        tuple(results) if any(results) else None,
+    )
+
+
+_UNKNOWN: Any = object()
+
+
+def _result_processor(column_type: Any, dialect: Dialect, backend: Backend) -> Any:
+    """SQLAlchemy's conversion of the driver's values for `column_type` (None: none), or
+    `_UNKNOWN` when it cannot be known without the result's own type codes."""
+    if _plain(column_type, dialect):
+        return None
+    base = column_type
+    while isinstance(base, sa.TypeDecorator):
+        base = base.impl_instance
+    code = next((code for kind, code in backend.result_type_codes if isinstance(base, kind)), None)
+    try:
+        return column_type.dialect_impl(dialect).result_processor(dialect, code)
+    except Exception:  # a processor that needs the type code we could not name
+        return _UNKNOWN
+
+
+#: `session.info` key: (the session's innermost transaction, its AsyncConnection, the
+#: pooled connection or None) while that transaction lasts.
+_HELD = "sqlmodel_async.write_channel"
+
+
+def routed(session: AsyncSession) -> bool:
+    """Whether the session picks a connection per mapper or statement (binds per model,
+    or a `get_bind` of its own such as replica routing)."""
+    sync_session = session.sync_session
+    return bool(sync_session.binds) or type(sync_session).get_bind is not Session.get_bind
+
+
+async def _pooled(connection: AsyncConnection, backend: Backend) -> Any | None:
+    """The pooled connection, where statements may go to the driver itself."""
+    if not backend.direct_writes or connection.dialect.driver != backend.driver:
+        return None
+    try:  # no I/O while the connection is valid
+        return connection.sync_connection.connection  # type: ignore[union-attr]
+    except sa_exc.MissingGreenlet:
+        return await connection.get_raw_connection()
+
+
+class Channel:
+    """The session's connection, for the statements of one write."""
+
+    def __init__(
+        self, connection: AsyncConnection, raw: Any | None, backend: Backend
+    ) -> None:
+        self.connection = connection
+        self.backend = backend
+        #: The pooled connection when statements go to the driver itself, else None.
+        self._raw = raw
+
+    @classmethod
+    async def open(cls, session: AsyncSession, backend: Backend, mapper: Mapper[Any]) -> Channel:
+        """The session's connection for `mapper`'s table (beginning its transaction if
+        needed). Kept in the session's info for the rest of its transaction where the
+        session has one bind: asking the session again costs a greenlet switch per write."""
+        sync_session = session.sync_session
+        if routed(session):
+            connection = await session.connection(bind_arguments={"mapper": mapper})
+            raw = await _pooled(connection, backend)
+        else:
+            # Held per innermost transaction: a savepoint (begin_nested) is only set when
+            # its transaction first asks for the connection.
+            current = sync_session.get_nested_transaction() or sync_session.get_transaction()
+            held = session.info.get(_HELD)
+            if (
+                held is not None
+                and current is not None
+                and held[0] is current
+                and current.is_active
+                and not held[1].invalidated
+            ):
+                connection, raw = held[1], held[2]
+            else:
+                connection = await session.connection()
+                raw = await _pooled(connection, backend)
+                current = sync_session.get_nested_transaction() or sync_session.get_transaction()
+                session.info[_HELD] = (current, connection, raw)
+        engine = connection.sync_engine
+        direct = (
+            raw is not None
+            and not engine.echo
+            and not engine.dispatch.before_cursor_execute
+            and not engine.dispatch.after_cursor_execute
+        )
+        return cls(connection, raw if direct else None, backend)
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.connection.dialect
+
+    def sends(self, written: WriteStatement) -> bool:
+        """Whether `written` goes to the driver itself (see the module's docstring)."""
+        return self._prepared(written) is not None
+
+    async def read(
+        self, written: WriteStatement, parameters: Mapping[str, Any]
+    ) -> Sequence[Sequence[Any]]:
+        """The rows of a plain SELECT (no lock) on the driver's own path.
+
+        Sent before BEGIN when it is the first statement of a transaction at READ
+        COMMITTED (`Backend.read_before_begin`): every statement there takes its own
+        snapshot, so the read sees what it would have seen inside, and a transaction that
+        only reads then costs one round trip instead of three (BEGIN, SELECT, ROLLBACK).
+        The transaction begins with the next statement, as it would have."""
+        prepared = self._prepared(written)
+        assert prepared is not None, "read() is for the driver's own path"
+        arguments = self._arguments(prepared, parameters)
+        if not self._before_begin():
+            await self._begin()
+        try:
+            rows: Sequence[Any] = await self._raw.driver_connection.fetch(  # type: ignore[union-attr]
+                prepared.sql, *arguments
+            )
+        except Exception as error:
+            raise await self._driver_error(error, prepared.sql, arguments) from error
+        return prepared.rows(rows)
+
+    def _before_begin(self) -> bool:
+        if not self.backend.read_before_begin:
+            return False
+        adapter = self._raw.dbapi_connection  # type: ignore[union-attr]
+        if adapter._transaction is not None:
+            return False
+        level = adapter.isolation_level
+        if level is None:  # the server's default, as the dialect read it at first connect
+            level = self.dialect.default_isolation_level
+        return str(level).replace("_", " ").upper() in ("READ COMMITTED", "AUTOCOMMIT")
+
+    async def rows(
+        self, written: WriteStatement, parameters: Mapping[str, Any]
+    ) -> Sequence[Sequence[Any]]:
+        """The rows the statement returns (RETURNING, or a SELECT)."""
+        prepared = self._prepared(written)
+        if prepared is None:
+            result = await self.connection.execute(written.statement, dict(parameters))
+            return result.all()
+        arguments = self._arguments(prepared, parameters)
+        await self._begin()
+        try:
+            rows: Sequence[Any] = await self._raw.driver_connection.fetch(  # type: ignore[union-attr]
+                prepared.sql, *arguments
+            )
+        except Exception as error:
+            raise await self._driver_error(error, prepared.sql, arguments) from error
+        return prepared.rows(rows)
+
+    async def count(self, written: WriteStatement, parameters: Mapping[str, Any]) -> int:
+        """The number of rows the statement wrote (or matched)."""
+        prepared = self._prepared(written)
+        if prepared is None:
+            result: Any = await self.connection.execute(written.statement, dict(parameters))
+            return int(result.rowcount)
+        arguments = self._arguments(prepared, parameters)
+        await self._begin()
+        try:
+            status: str = await self._raw.driver_connection.execute(  # type: ignore[union-attr]
+                prepared.sql, *arguments
+            )
+        except Exception as error:
+            raise await self._driver_error(error, prepared.sql, arguments) from error
+        return int(status.rsplit(" ", 1)[-1])
+
+    async def inserted_key(
+        self, written: WriteStatement, parameters: Mapping[str, Any]
+    ) -> tuple[Any, ...]:
+        """Insert without RETURNING; the new row's primary key (lastrowid where the
+        database made it)."""
+        result = await self.connection.execute(written.statement, dict(parameters))
+        return tuple(result.inserted_primary_key or ())
+
+    async def execute(self, statement: Any) -> Any:
+        """A statement built per call (set-based writes): SQLAlchemy's path."""
+        return await self.connection.execute(statement)
+
+    async def control(self, *statements: str) -> None:
+        """Transaction-control statements (SAVEPOINT ...). The driver sends them in the
+        simple protocol, several in one message: nothing to prepare, one round trip."""
+        if self._raw is None:
+            for sql in statements:
+                await self.connection.exec_driver_sql(sql)
+            return
+        sql = "; ".join(statements)
+        await self._begin()
+        try:
+            await self._raw.driver_connection.execute(sql)
+        except Exception as error:
+            raise await self._driver_error(error, sql, []) from error
+
+    def _prepared(self, written: WriteStatement) -> DriverStatement | None:
+        if self._raw is None:
+            return None
+        return _driver_statement(written, self.dialect, self.backend)
+
+    @staticmethod
+    def _arguments(prepared: DriverStatement, parameters: Mapping[str, Any]) -> list[Any]:
+        values = {**prepared.defaults, **parameters}
+        return [
+            process(values[name]) if (process := prepared.processors.get(name)) else values[name]
+            for name in prepared.names
+        ]
+
+    async def _begin(self) -> None:
+        # The adapter begins the transaction before its first statement; do the same.
+        adapter = self._raw.dbapi_connection  # type: ignore[union-attr]
+        if adapter._transaction is None and not adapter.autocommit:
+            try:
+                await adapter._start_transaction()
+            except self.dialect.loaded_dbapi.Error as error:
+                raise sa_exc.DBAPIError.instance(
+                    "BEGIN", [], error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+                ) from error
+
+    async def _driver_error(
+        self, error: Exception, sql: str, arguments: list[Any]
+    ) -> BaseException:
+        """`error` from the driver as SQLAlchemy's path would raise it (a DBAPIError); a
+        lost connection is invalidated."""
+        dialect = self.dialect
+        dbapi = dialect.loaded_dbapi
+        raw: Any = self._raw
+        try:
+            raw.dbapi_connection._handle_exception(error)
+        except dbapi.Error as adapted:
+            disconnect = dialect.is_disconnect(
+                adapted, raw.dbapi_connection, None
+            ) or self.backend.is_disconnect(adapted)
+            wrapped = sa_exc.DBAPIError.instance(
+                sql, arguments, adapted, dbapi.Error,
+                connection_invalidated=disconnect, dialect=dialect,
+            )
+            if disconnect:
+                await self.connection.invalidate(wrapped)
+            return wrapped
+        except Exception as other:  # not a DB-API error: report it as it is
+            return other
+        return error
