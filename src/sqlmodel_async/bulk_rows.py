@@ -24,7 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapper
 from sqlmodel import SQLModel
 
-from .errors import InvalidDataError
+from .errors import BulkInputError as BulkInputError
 
 #: Column types whose values asyncpg's COPY encodes exactly as it would encode the same
 #: value bound to an INSERT parameter (after SQLAlchemy's bind processing).
@@ -66,18 +66,6 @@ class ColumnChunk:
     keys: tuple[str, ...]
     columns: list[list[Any]]
     rows: int
-
-
-class BulkInputError(InvalidDataError):
-    """A row given to a bulk call is invalid (unknown or missing field, a value of the
-    wrong type) or the call's options are (a conflict target that is not a unique key).
-    Raised before that chunk is sent: the caller's rollback undoes earlier chunks.
-
-    `row` is the row's position in the input, `column` the field at fault (if one is)."""
-
-    def __init__(self, message: str, *, row: int | None = None, field: str | None = None):
-        super().__init__(message, column=field)
-        self.row = row
 
 
 @dataclass(eq=False)

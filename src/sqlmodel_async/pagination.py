@@ -33,7 +33,10 @@ from pydantic_core import to_jsonable_python
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .dialects import Backend
-from .errors import ConfigurationError, DatabaseError
+from .errors import ConfigurationError
+from .errors import InsecureCursorSecretWarning as InsecureCursorSecretWarning
+from .errors import InvalidCursorError as InvalidCursorError
+from .errors import InvalidPageError as InvalidPageError
 from .keyset import Keyset
 
 T = TypeVar("T")
@@ -43,26 +46,6 @@ MAX_PAGE_SIZE = 1000
 #: The environment variable the default cursor secret is read from.
 CURSOR_SECRET_ENV = "SQLMODEL_ASYNC_CURSOR_SECRET"
 _CURSOR_VERSION = 1
-
-
-class InvalidPageError(DatabaseError, ValueError):
-    """`page` or `size` (or a cursor `limit`) is out of range (HTTP 422); `column` names
-    the parameter."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(message, column=parameter)
-
-
-class InvalidCursorError(DatabaseError, ValueError):
-    """A cursor that was tampered with, truncated, signed with another secret, or issued
-    for another model or order (HTTP 400)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"invalid cursor: {reason}", detail="invalid cursor")
-
-
-class InsecureCursorSecretWarning(UserWarning):
-    """No cursor secret was configured: a random one is used for this process only."""
 
 
 class Page(BaseModel, Generic[T]):
