@@ -21,6 +21,9 @@ _PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
 class StatementBuilder:
+    """The bulk statements of one table for one dialect and Backend (one per model and
+    dialect, kept on the TablePlan), and the driver values their parameters take."""
+
     def __init__(self, plan: TablePlan, dialect: Dialect, backend: Backend) -> None:
         self.plan = plan
         self.dialect = dialect

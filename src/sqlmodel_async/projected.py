@@ -14,10 +14,10 @@ rows, with no ORM instance in between. The JSON forms write the bytes FastAPI wr
 plain dicts where that gives the same bytes (schema_json.py).
 
 Everything that depends only on (model, schema) is planned once and cached
-(`_projected_plan.ReadPlan`):
-a `Projected` is a thin pair (plan, source), so making one per request costs nothing
-worth measuring, and the reads take the same fast paths as before (the unfiltered
-listing and the by-key statement are kept, so the Reader sends them to asyncpg directly).
+(`_projected_plan.ReadPlan`): a `Projected` is a thin pair (plan, source), so making one
+per request costs next to nothing, and the reads take the same fast paths as before (the
+unfiltered listing and the by-key statement are kept, so the Reader may send them to the
+driver directly: `Backend.direct_reads`).
 
 Read methods take filters positionally and first, everything else by keyword, and
 `**equals` (`team_id=1`) wherever they take filters.
