@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from sqlmodel_async import Database, InvalidDataError, Repository
-from sqlmodel_async.bulk_rows import BulkInputError
+from sqlmodel_async import BulkInputError, Database, InvalidDataError, Repository
 
 from .models import Hero
 from .test_bulk import Statements, all_heroes
@@ -78,3 +77,20 @@ async def test_create_many_column_path_refuses_a_bad_value_by_row(db: Database) 
     assert (caught.value.row, caught.value.column) == (17, "age")
     async with db.session() as session:
         assert (await session.exec(select(Hero))).all() == []
+
+
+def test_the_errors_keep_their_old_import_paths() -> None:
+    """Every exception of the library lives in errors.py and the public ones are exported;
+    the modules they were first defined in still import them from there."""
+    import sqlmodel_async
+    from sqlmodel_async import bulk_rows, errors, filters, pagination
+
+    for module, names in (
+        (bulk_rows, ["BulkInputError"]),
+        (pagination, ["InvalidPageError", "InvalidCursorError", "InsecureCursorSecretWarning"]),
+        (filters, ["InvalidFilterError"]),
+    ):
+        for name in names:
+            assert getattr(module, name) is getattr(errors, name) is getattr(sqlmodel_async, name)
+            assert name in sqlmodel_async.__all__
+

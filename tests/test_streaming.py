@@ -16,8 +16,7 @@ from sqlalchemy import event
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sqlmodel_async import Database, Repository
-from sqlmodel_async.streaming import encode_csv, encode_ndjson
+from sqlmodel_async import Database, Repository, encode_csv, encode_ndjson
 
 from .models import Hero
 from .test_pagination import ids_in_order, insert_heroes

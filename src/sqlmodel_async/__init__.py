@@ -2,6 +2,7 @@
 
 from .database import Database
 from .errors import (
+    BulkInputError,
     CheckViolation,
     ConcurrentUpdateError,
     ConfigurationError,
@@ -9,8 +10,12 @@ from .errors import (
     DatabaseError,
     DuplicateKeyError,
     ForeignKeyError,
+    InsecureCursorSecretWarning,
     IntegrityViolation,
+    InvalidCursorError,
     InvalidDataError,
+    InvalidFilterError,
+    InvalidPageError,
     LazyLoadError,
     NotFoundError,
     NotNullViolation,
@@ -18,24 +23,19 @@ from .errors import (
     TransientError,
     translate,
 )
-from .filters import Filter, FilterQuery, FilterSet, InvalidFilterError, Sort
+from .filters import Filter, FilterQuery, FilterSet, Sort
 from .loading import loader_options
-from .pagination import (
-    CursorCodec,
-    CursorPage,
-    InsecureCursorSecretWarning,
-    InvalidCursorError,
-    InvalidPageError,
-    Page,
-)
+from .pagination import CursorCodec, CursorPage, Page
 from .projected import Projected
 from .projection import plan_projections
 from .reader import Reader
 from .repository import Repository
 from .retry import is_transient
+from .streaming import encode_csv, encode_ndjson
 from .types import ExactText, UTCDateTime, exact_text
 
 __all__ = [
+    "BulkInputError",
     "CheckViolation",
     "ConcurrentUpdateError",
     "ConfigurationError",
@@ -67,6 +67,8 @@ __all__ = [
     "Sort",
     "TransientError",
     "UTCDateTime",
+    "encode_csv",
+    "encode_ndjson",
     "exact_text",
     "is_transient",
     "loader_options",

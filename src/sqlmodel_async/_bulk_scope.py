@@ -6,7 +6,7 @@ caller's transaction stays usable either way.
   however many it sent, and loses nothing of the caller's.
 - Otherwise (the transaction already ran something, or the session holds objects that a
   rollback would expire): the call runs inside a savepoint, and a refusal rolls back to it.
-  The savepoint's name is fixed, so asyncpg prepares its three statements once per
+  The savepoint's name is fixed, so the driver prepares its three statements once per
   connection rather than once per call (SQLAlchemy's `begin_nested()` numbers them).
 - A transient failure (deadlock, lost connection) ends the whole transaction on every
   backend, as MariaDB's deadlock handling does by itself: the caller retries the unit.

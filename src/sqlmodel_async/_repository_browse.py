@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import select
 
+from ._browse_arguments import check_cursor_call, check_page_call, check_stream_call
 from ._repository_base import Filter, ModelT, Order, RepositoryBase
 from .keyset import Keyset
 from .loading import Loadable
@@ -25,7 +26,6 @@ from .pagination import (
     cursor_page,
     offset_page,
 )
-from .query import check_filters, check_option
 from .streaming import stream_instances, stream_rows
 
 
@@ -45,9 +45,10 @@ class BrowseMethods(RepositoryBase[ModelT]):
         (so equal values never swap between pages). `total`/`pages` come from a COUNT;
         `include_total=False` skips it (they are None). Bad `page`/`size` raise
         `InvalidPageError`."""
-        check_filters("paginate", filters, "page, size, order_by, include_total, max_size, load")
-        check_option("paginate", "page", page)
-        check_option("paginate", "size", size)
+        check_page_call(
+            "paginate", filters, "page, size, order_by, include_total, max_size, load",
+            page=page, size=size, max_size=max_size,
+        )
         keyset = Keyset(self.model, order_by)
         where = [*filters, *self._equals(equals)]
         count = select(sa.func.count()).select_from(self.model).where(*where)
@@ -75,10 +76,10 @@ class BrowseMethods(RepositoryBase[ModelT]):
         The cursor is signed with `secret` (or a `CursorCodec`; default: the
         `SQLMODEL_ASYNC_CURSOR_SECRET` variable). A tampered cursor, or one for another
         model, order or secret, raises `InvalidCursorError`."""
-        check_filters(
-            "paginate_cursor", filters, "limit, after, order_by, secret, max_size, load"
+        check_cursor_call(
+            "paginate_cursor", filters, "limit, after, order_by, secret, max_size, load",
+            limit=limit, max_size=max_size,
         )
-        check_option("paginate_cursor", "limit", limit)
         keyset = Keyset(self.model, order_by)
         return await cursor_page(
             self.session, self.select(*filters, load=load, **equals), keyset, limit=limit,
@@ -96,8 +97,7 @@ class BrowseMethods(RepositoryBase[ModelT]):
         rows at a time. The instances are detached (the session does not keep them): save
         changes through another session. Relationships are not loaded (a schema's are:
         `project(Schema).stream()`)."""
-        check_filters("stream", filters, "batch_size, order_by")
-        check_option("stream", "batch_size", batch_size)
+        check_stream_call("stream", filters, "batch_size, order_by", batch_size=batch_size)
         return stream_instances(
             self.session, Keyset(self.model, order_by), [*filters, *self._equals(equals)],
             batch_size=batch_size, backend=self.backend,
@@ -112,8 +112,9 @@ class BrowseMethods(RepositoryBase[ModelT]):
         **equals: Any,
     ) -> AsyncIterator[dict[str, Any]]:
         """Like `stream()`, as plain dicts of `columns` (default: all): for exports."""
-        check_filters("stream_rows", filters, "batch_size, order_by, columns")
-        check_option("stream_rows", "batch_size", batch_size)
+        check_stream_call(
+            "stream_rows", filters, "batch_size, order_by, columns", batch_size=batch_size
+        )
         return stream_rows(
             self.session, Keyset(self.model, order_by), [*filters, *self._equals(equals)],
             batch_size=batch_size, backend=self.backend, columns=columns,

@@ -1,5 +1,5 @@
 """The statements bulk writes send, per backend strategy (`Backend.bulk_arrays`,
-`Backend.update_from`, `Backend.upsert`).
+`Backend.update_from`, `Backend.upsert`, `Backend.upsert_insert`).
 
 Identifiers come from the model's table (quoted by the dialect), never from input keys;
 every value is a bound parameter. Driver-level statements (executemany, multi-row VALUES)
@@ -12,22 +12,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from .bulk_rows import TablePlan
 from .dialects import Backend
 
-#: INSERT constructs that know the backend's upsert clause.
-_UPSERT_INSERT: dict[str, Callable[[sa.Table], Any]] = {
-    "postgresql": postgresql.insert,
-    "sqlite": sqlite.insert,
-    "mysql": mysql.insert,
-}
 _PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
 class StatementBuilder:
+    """The bulk statements of one table for one dialect and Backend (one per model and
+    dialect, kept on the TablePlan), and the driver values their parameters take."""
+
     def __init__(self, plan: TablePlan, dialect: Dialect, backend: Backend) -> None:
         self.plan = plan
         self.dialect = dialect
@@ -64,12 +60,12 @@ class StatementBuilder:
         processor: Callable[[Any], Any] | None = self.plan.cache[cache_key]
         return processor
 
-    # --- PostgreSQL: one array per column --------------------------------------------
+    # --- one array per column (`Backend.bulk_arrays`) -----------------------------------
 
     def _unnest(self, keys: Sequence[str], *, ordinality: bool = False) -> Any:
         arrays = []
         for i, key in enumerate(keys):
-            array_type = postgresql.ARRAY(self.plan.column(key).type)
+            array_type = sa.ARRAY(self.plan.column(key).type)
             arrays.append(sa.cast(sa.bindparam(f"p{i}", type_=array_type), array_type))
         names = [f"c{i}" for i in range(len(keys))]
         function = sa.func.unnest(*arrays)
@@ -127,17 +123,17 @@ class StatementBuilder:
         source = self._unnest(keys)
         select = sa.select(*(source.c[f"c{i}"] for i in range(len(keys))))
         columns = [self.plan.column(key) for key in keys]
-        statement = postgresql.insert(self.plan.table).from_select(columns, select)
+        statement = self.backend.upsert_insert(self.plan.table).from_select(columns, select)
         return self._on_conflict(statement, target, sets)
 
-    # --- SQLite, MariaDB/MySQL: driver-level statements ------------------------------
+    # --- driver-level statements (executemany, multi-row VALUES) ------------------------
 
     def insert_one(self, keys: Sequence[str]) -> str:
         """A one-row INSERT for executemany (asyncmy turns it into multi-row VALUES)."""
         return self._compiled(("insert", keys), sa.insert(self.plan.table), keys)
 
     def upsert_one(self, keys: Sequence[str], target: Sequence[str], sets: Sequence[str]) -> str:
-        statement = _UPSERT_INSERT[self.backend.name](self.plan.table)
+        statement = self.backend.upsert_insert(self.plan.table)
         statement = self._on_conflict(statement.values(self._binds(keys)), target, sets)
         return self._compiled(("upsert", keys, tuple(target), tuple(sets)), statement, keys)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 
 #: Where a Database puts its Backend in each session's `info` (Repository reads it there).
@@ -79,6 +80,24 @@ class Backend:
     update_from: str = "values"
     #: upsert_many's clause: "on_conflict" (ON CONFLICT DO UPDATE) or "on_duplicate_key".
     upsert: str = "on_conflict"
+    # --- bulk writes: statements and driver calls of one backend (bulk_sql.py, _bulk_copy.py)
+    #: The INSERT construct that carries the backend's upsert clause (`upsert`): the
+    #: dialect's own `insert()`, which has `on_conflict_do_update` or
+    #: `on_duplicate_key_update`.
+    upsert_insert: Callable[[sa.Table], Any] = field(default=sa.insert, repr=False)
+    #: `(quoted table, column name) -> SELECT` of the sequence behind an auto-increment
+    #: column, where the backend has sequences a client may take keys from (PostgreSQL),
+    #: else None.
+    sequence_of: Callable[[str, str], Any] | None = field(default=None, repr=False)
+    #: `(sequence, n) -> SELECT` of one array of `n` keys taken from the sequence, in one
+    #: round trip, where `sequence_of` is given.
+    take_keys: Callable[[str, int], Any] | None = field(default=None, repr=False)
+    #: Whether an exception was raised by the driver itself: a call made on the driver's
+    #: connection (COPY) bypasses SQLAlchemy, whose error wrapping it then needs.
+    raised_by_driver: Callable[[BaseException], bool] = field(
+        default=lambda _: False, repr=False
+    )
+    # --- end of the bulk-write fields
     #: The collation under which text compares exactly (binary, NO PAD: trailing spaces
     #: count) for a SQLAlchemy dialect, where the default does not (MariaDB/MySQL), else
     #: None: `types.ExactText` uses it.
@@ -264,6 +283,29 @@ def _classify_sqlite(exc: BaseException) -> ErrorInfo:
     return ErrorInfo(kind, constraint, column)
 
 
+# --- bulk writes ----------------------------------------------------------------------------
+
+
+def _postgresql_sequence_of(table: str, column: str) -> Any:
+    return sa.select(sa.func.pg_get_serial_sequence(table, column))
+
+
+def _postgresql_take_keys(sequence: str, n: int) -> Any:
+    return sa.select(sa.func.array_agg(sa.func.nextval(sequence))).select_from(
+        sa.func.generate_series(1, n)
+    )
+
+
+def _raised_by_asyncpg(error: BaseException) -> bool:
+    return "asyncpg" in type(error).__module__
+
+
+def is_partial_index(index: sa.Index) -> bool:
+    """Whether a unique index covers only some rows (PostgreSQL's `postgresql_where`):
+    it is no conflict target for an upsert that does not repeat its condition."""
+    return bool(index.dialect_kwargs.get("postgresql_where"))
+
+
 # --- the backends ---------------------------------------------------------------------------
 
 def sqlite_max_params() -> int:
@@ -285,6 +327,8 @@ SQLITE = Backend(
     classify=_classify_sqlite,
     write_begin="BEGIN IMMEDIATE",
     keyset_row_values=True,
+    # bulk writes
+    upsert_insert=sqlite.insert,
 )
 POSTGRESQL = Backend(
     name="postgresql",
@@ -306,6 +350,11 @@ POSTGRESQL = Backend(
     read_before_begin=True,
     result_type_codes=((sa.Float, 701), (sa.Numeric, 1700)),
     bulk_lock_order=True,
+    # bulk writes
+    upsert_insert=postgresql.insert,
+    sequence_of=_postgresql_sequence_of,
+    take_keys=_postgresql_take_keys,
+    raised_by_driver=_raised_by_asyncpg,
 )
 MYSQL = Backend(
     name="mysql",
@@ -325,6 +374,8 @@ MYSQL = Backend(
     table_options={"mysql_default_charset": "utf8mb4"},
     update_returning=False,  # MariaDB has INSERT and DELETE RETURNING, not UPDATE's
     bulk_lock_order=True,
+    # bulk writes
+    upsert_insert=mysql.insert,
 )
 
 _BY_NAME = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "mysql": MYSQL, "mariadb": MYSQL}

@@ -175,3 +175,49 @@ def _guess_backend(error: sa_exc.DBAPIError) -> Backend:
     if "mysql" in module or "asyncmy" in module:
         return backend_for("mysql")
     return backend_for("sqlite")
+
+
+# --- refusals of the caller's input: bulk rows, pages and cursors, request filters ---------
+# (Raised before anything is sent; defined here so that every exception of the library is
+# in this one module. Their old homes, bulk_rows.py, pagination.py and filters.py, import
+# them from here.)
+
+
+class BulkInputError(InvalidDataError):
+    """A row given to a bulk call is invalid (unknown or missing field, a value of the
+    wrong type) or the call's options are (a conflict target that is not a unique key).
+    Raised before that chunk is sent: the caller's rollback undoes earlier chunks.
+
+    `row` is the row's position in the input, `column` the field at fault (if one is)."""
+
+    def __init__(self, message: str, *, row: int | None = None, field: str | None = None):
+        super().__init__(message, column=field)
+        self.row = row
+
+
+class InvalidPageError(DatabaseError, ValueError):
+    """`page` or `size` (or a cursor `limit`) is out of range (HTTP 422); `column` names
+    the parameter."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message, column=parameter)
+
+
+class InvalidCursorError(DatabaseError, ValueError):
+    """A cursor that was tampered with, truncated, signed with another secret, or issued
+    for another model or order (HTTP 400)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid cursor: {reason}", detail="invalid cursor")
+
+
+class InsecureCursorSecretWarning(UserWarning):
+    """No cursor secret was configured: a random one is used for this process only."""
+
+
+class InvalidFilterError(DatabaseError, ValueError):
+    """A filter or sort parameter the filter set does not allow, or a value of the wrong
+    type (HTTP 422); `column` names the parameter."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message, column=parameter, detail=message)

@@ -30,7 +30,7 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from ._filter_compile import FieldPath, Plan, Term, ordering_of, plan_for, resolve
-from .errors import DatabaseError
+from .errors import InvalidFilterError as InvalidFilterError
 
 ModelT = TypeVar("ModelT")
 
@@ -45,14 +45,6 @@ OPS: tuple[Op, ...] = get_args(Op)
 MAX_IN_ITEMS = 100
 #: The query parameter that carries the sort keys.
 SORT_PARAMETER = "sort"
-
-
-class InvalidFilterError(DatabaseError, ValueError):
-    """A filter or sort parameter the filter set does not allow, or a value of the wrong
-    type (HTTP 422); `column` names the parameter."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(message, column=parameter, detail=message)
 
 
 class Filter:

@@ -33,7 +33,10 @@ from pydantic_core import to_jsonable_python
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .dialects import Backend
-from .errors import ConfigurationError, DatabaseError
+from .errors import ConfigurationError
+from .errors import InsecureCursorSecretWarning as InsecureCursorSecretWarning
+from .errors import InvalidCursorError as InvalidCursorError
+from .errors import InvalidPageError as InvalidPageError
 from .keyset import Keyset
 
 T = TypeVar("T")
@@ -43,26 +46,6 @@ MAX_PAGE_SIZE = 1000
 #: The environment variable the default cursor secret is read from.
 CURSOR_SECRET_ENV = "SQLMODEL_ASYNC_CURSOR_SECRET"
 _CURSOR_VERSION = 1
-
-
-class InvalidPageError(DatabaseError, ValueError):
-    """`page` or `size` (or a cursor `limit`) is out of range (HTTP 422); `column` names
-    the parameter."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(message, column=parameter)
-
-
-class InvalidCursorError(DatabaseError, ValueError):
-    """A cursor that was tampered with, truncated, signed with another secret, or issued
-    for another model or order (HTTP 400)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"invalid cursor: {reason}", detail="invalid cursor")
-
-
-class InsecureCursorSecretWarning(UserWarning):
-    """No cursor secret was configured: a random one is used for this process only."""
 
 
 class Page(BaseModel, Generic[T]):
@@ -265,6 +248,49 @@ def check_size(name: str, value: int, max_size: int) -> None:
         )
 
 
+def check_page(page: int, size: int, max_size: int) -> None:
+    """InvalidPageError unless `page` is an integer from 1 and `size` one from 1 to
+    `max_size`."""
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise InvalidPageError("page", f"page must be an integer >= 1, got {page!r}")
+    check_size("size", size, max_size)
+
+
+async def page_total(
+    found: int, offset: int, size: int, include_total: bool,
+    count: Callable[[], Awaitable[int]],
+) -> tuple[int | None, int | None]:
+    """`(total, pages)` of a page that found `found` rows from `offset`; both None without
+    `include_total`.
+
+    The total comes from its own COUNT (`count()`), so it stays right past the last page
+    (a window `count(*) OVER ()` would say 0 there). A short page gives the total without
+    it.
+    """
+    if not include_total:
+        return None, None
+    if found and found < size:
+        total = offset + found  # the last page: no COUNT needed
+    else:
+        total = await count()
+    return total, -(-total // size)
+
+
+def cursor_statement(
+    statement: Any, keyset: Keyset, *, limit: int, after: str | None, codec: CursorCodec,
+    backend: Backend,
+) -> tuple[Any, str]:
+    """`statement` narrowed to the rows after the cursor `after` (if any), in keyset
+    order, one row more than `limit` (it tells whether there is a next page); and the
+    binding of its filters that the next cursor is signed with (`filter_binding`), so a
+    cursor replayed with other filters is refused."""
+    binding = filter_binding(statement)
+    if after:
+        values = codec.decode(keyset, after, binding=binding)
+        statement = statement.where(keyset.after(values, backend))
+    return statement.order_by(*keyset.order_by()).limit(limit + 1), binding
+
+
 async def offset_page(
     session: AsyncSession,
     statement: Any,
@@ -276,28 +302,21 @@ async def offset_page(
     max_size: int,
     fetch: Callable[[Any], Awaitable[list[Any]]] | None = None,
 ) -> Page[Any]:
-    """Page `page` of `statement` (already ordered), with the total from `count`.
-    `fetch(statement)` runs it (default: the session, as ORM instances).
-
-    The total comes from its own COUNT, so it stays right past the last page (a window
-    `count(*) OVER ()` would say 0 there). A short page gives the total without it.
+    """Page `page` of `statement` (already ordered), with the total from `count`
+    (`page_total`). `fetch(statement)` runs it (default: the session, as ORM instances).
+    The caller has checked `page` and `size` (`check_page`, up to `max_size`).
     """
-    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-        raise InvalidPageError("page", f"page must be an integer >= 1, got {page!r}")
-    check_size("size", size, max_size)
     offset = (page - 1) * size
     statement = statement.offset(offset).limit(size)
     if fetch is not None:
         items = await fetch(statement)
     else:
         items = list((await session.exec(statement)).unique().all())
-    total: int | None = None
-    if include_total:
-        if items and len(items) < size:
-            total = offset + len(items)  # the last page: no COUNT needed
-        else:
-            total = int((await session.exec(count)).one())
-    pages = None if total is None else -(-total // size)
+
+    async def counted() -> int:
+        return int((await session.exec(count)).one())
+
+    total, pages = await page_total(len(items), offset, size, include_total, counted)
     return Page(items=items, total=total, page=page, size=size, pages=pages)
 
 
@@ -313,16 +332,14 @@ async def cursor_page(
     max_size: int,
     fetch: Callable[[Any], Awaitable[tuple[list[Any], list[list[Any]]]]] | None = None,
 ) -> CursorPage[Any]:
-    """Up to `limit` rows of `statement` (unordered: the keyset orders it) after the row
-    that `after` points at; `next_cursor` is None on the last page. `fetch(statement)`
-    runs it, giving the items and each one's keyset values (default: ORM instances)."""
-    check_size("limit", limit, max_size)
-    binding = filter_binding(statement)
-    if after:
-        values = codec.decode(keyset, after, binding=binding)
-        statement = statement.where(keyset.after(values, backend))
-    # One row more than asked tells whether there is a next page.
-    statement = statement.order_by(None).order_by(*keyset.order_by()).limit(limit + 1)
+    """Up to `limit` rows of `statement` (its own order replaced by the keyset's) after
+    the row that `after` points at; `next_cursor` is None on the last page.
+    `fetch(statement)` runs it, giving the items and each one's keyset values (default:
+    ORM instances). The caller has checked `limit` (`check_size`, up to `max_size`)."""
+    statement, binding = cursor_statement(
+        statement.order_by(None), keyset, limit=limit, after=after, codec=codec,
+        backend=backend,
+    )
     keys: list[list[Any]] | None = None
     if fetch is not None:
         items, keys = await fetch(statement)

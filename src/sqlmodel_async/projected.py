@@ -13,10 +13,11 @@ rows, with no ORM instance in between. The JSON forms write the bytes FastAPI wr
 `response_model=Schema` (or `list[Schema]`, `Page[Schema]`, `CursorPage[Schema]`), from
 plain dicts where that gives the same bytes (schema_json.py).
 
-Everything that depends only on (model, schema) is planned once and cached (`_Plan`):
-a `Projected` is a thin pair (plan, source), so making one per request costs nothing
-worth measuring, and the reads take the same fast paths as before (the unfiltered
-listing and the by-key statement are kept, so the Reader sends them to asyncpg directly).
+Everything that depends only on (model, schema) is planned once and cached
+(`_projected_plan.ReadPlan`): a `Projected` is a thin pair (plan, source), so making one
+per request costs next to nothing, and the reads take the same fast paths as before (the
+unfiltered listing and the by-key statement are kept, so the Reader may send them to the
+driver directly: `Backend.direct_reads`).
 
 Read methods take filters positionally and first, everything else by keyword, and
 `**equals` (`team_id=1`) wherever they take filters.
@@ -27,28 +28,26 @@ from __future__ import annotations
 import builtins
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
-from uuid import UUID
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from pydantic_core import to_json
 
-from ._keys import PrimaryKey
+from ._browse_arguments import check_cursor_call, check_page_call, check_stream_call
+from ._projected_plan import WhileOpen
+from ._projected_plan import plan_for as plan_for
 from .errors import NotFoundError
-from .keyset import Keyset
 from .pagination import (
     MAX_PAGE_SIZE,
     CursorCodec,
     CursorPage,
-    InvalidPageError,
     Page,
-    check_size,
     codec_for,
-    filter_binding,
+    cursor_statement,
+    page_total,
 )
-from .projection import Projection, RowSource, projection_for
+from .projection import RowSource
 from .query import check_filters, check_option, equals_clauses, ordering
-from .schema_json import JsonSerializer
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
@@ -57,61 +56,10 @@ Filter = sa.ColumnExpressionArgument[bool] | bool
 #: An ORDER BY item such as `Hero.name` or `Hero.name.desc()`.
 Order = Any
 
-#: Key values that need no normalising (the common one-column keys).
-_SCALAR_KEYS = (int, str, UUID)
-
 _LIST_OPTIONS = "order_by, offset, limit"
 _PAGE_OPTIONS = "page, size, order_by, include_total, max_size"
 _CURSOR_OPTIONS = "limit, after, order_by, secret, max_size"
 _STREAM_OPTIONS = "batch_size, order_by"
-
-
-class _Plan:
-    """What reads of `schema` from `model` need, made once per pair."""
-
-    __slots__ = ("by_key", "key", "keyset", "many", "one", "projection")
-
-    def __init__(self, model: type[Any], schema: type[BaseModel]) -> None:
-        projection = projection_for(model, schema)
-        self.projection: Projection[Any] = projection
-        self.key = PrimaryKey(model)
-        self.one: JsonSerializer = projection.json_serializer(many=False)
-        self.many: JsonSerializer = projection.json_serializer(many=True)
-        #: The keyset of the default order (by primary key), for pages and streams.
-        self.keyset = Keyset(model)
-        if self.key.composite:
-            names = [f"pk_{index}" for index in range(len(self.key.columns))]
-            self.by_key: Any = projection.select().where(
-                *(
-                    column == sa.bindparam(name, type_=column.type)
-                    for column, name in zip(self.key.columns, names, strict=True)
-                )
-            )
-        else:
-            self.by_key = projection.get_statement
-
-    def key_parameters(self, key: Any) -> dict[str, Any]:
-        """The by-key statement's parameters for `key`; a key of the wrong shape is an
-        `InvalidDataError` (PrimaryKey)."""
-        if type(key) in _SCALAR_KEYS and not self.key.composite:
-            return {"pk": key}
-        values = self.key.values(key)
-        if not self.key.composite:
-            return {"pk": values[0]}
-        return {f"pk_{index}": value for index, value in enumerate(values)}
-
-    def keyset_for(self, order_by: Sequence[Order] | None) -> Keyset:
-        return self.keyset if not order_by else Keyset(self.projection.model, order_by)
-
-
-_plans: dict[tuple[type[Any], type[Any]], _Plan] = {}
-
-
-def plan_for(model: type[Any], schema: type[BaseModel]) -> _Plan:
-    found = _plans.get((model, schema))
-    if found is None:
-        found = _plans[(model, schema)] = _Plan(model, schema)
-    return found
 
 
 class Projected(Generic[SchemaT]):
@@ -209,8 +157,7 @@ class Projected(Generic[SchemaT]):
     async def count(self, *filters: Filter, **equals: Any) -> int:
         """How many rows match."""
         check_filters("count", filters, "no other argument")
-        rows = await self._source.fetch(self._count_statement(filters, equals))
-        return int(rows[0][0])
+        return await self._count(filters, equals)
 
     async def exists(self, *filters: Filter, **equals: Any) -> bool:
         """Whether any row matches."""
@@ -249,12 +196,14 @@ class Projected(Generic[SchemaT]):
             statement = statement.limit(limit)
         return await projection.all(self._source, statement, plain=plain)
 
-    def _count_statement(self, filters: Sequence[Any], equals: Mapping[str, Any]) -> Any:
+    async def _count(self, filters: Sequence[Any], equals: Mapping[str, Any]) -> int:
         # The projection's FROM (its LEFT JOINs included), so a filter on a joined table
         # counts what list() would list; the databases drop an unused join to a unique key.
         projection = self._plan.projection
         statement = projection.select().with_only_columns(sa.func.count())
-        return statement.where(*filters, *equals_clauses(projection.model, equals))
+        statement = statement.where(*filters, *equals_clauses(projection.model, equals))
+        rows = await self._source.fetch(statement)
+        return int(rows[0][0])
 
     # --- pages ----------------------------------------------------------------------------
 
@@ -272,9 +221,11 @@ class Projected(Generic[SchemaT]):
         `total`/`pages` come from a COUNT (skipped on a short last page);
         `include_total=False` skips it (they are None). Bad `page`/`size` raise
         `InvalidPageError`."""
-        check_filters("paginate", filters, _PAGE_OPTIONS)
+        check_page_call(
+            "paginate", filters, _PAGE_OPTIONS, page=page, size=size, max_size=max_size
+        )
         items, total, pages = await self._page(
-            filters, page, size, order_by, include_total, max_size, equals, plain=False
+            filters, page, size, order_by, include_total, equals, plain=False
         )
         return Page(items=items, total=total, page=page, size=size, pages=pages)
 
@@ -289,11 +240,12 @@ class Projected(Generic[SchemaT]):
         **equals: Any,
     ) -> bytes:
         """`paginate()` as FastAPI writes `response_model=Page[Schema]`."""
-        check_filters("paginate_json", filters, _PAGE_OPTIONS)
+        check_page_call(
+            "paginate_json", filters, _PAGE_OPTIONS, page=page, size=size, max_size=max_size
+        )
         serializer = self._plan.many
         items, total, pages = await self._page(
-            filters, page, size, order_by, include_total, max_size, equals,
-            plain=serializer.plain,
+            filters, page, size, order_by, include_total, equals, plain=serializer.plain
         )
         return b"".join((
             b'{"items":', serializer.dump(items), b',"total":', _number(total),
@@ -308,16 +260,10 @@ class Projected(Generic[SchemaT]):
         size: int,
         order_by: Sequence[Order] | None,
         include_total: bool,
-        max_size: int,
         equals: Mapping[str, Any],
         *,
         plain: bool,
     ) -> tuple[builtins.list[Any], int | None, int | None]:
-        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-            check_option("paginate", "page", page)
-            raise InvalidPageError("page", f"page must be an integer >= 1, got {page!r}")
-        check_option("paginate", "size", size)
-        check_size("size", size, max_size)
         plan = self._plan
         projection = plan.projection
         offset = (page - 1) * size
@@ -327,14 +273,9 @@ class Projected(Generic[SchemaT]):
         )
         statement = statement.order_by(*keyset.order_by()).offset(offset).limit(size)
         items = await projection.all(self._source, statement, plain=plain)
-        total: int | None = None
-        if include_total:
-            if items and len(items) < size:
-                total = offset + len(items)  # the last page: no COUNT needed
-            else:
-                rows = await self._source.fetch(self._count_statement(filters, equals))
-                total = int(rows[0][0])
-        pages = None if total is None else -(-total // size)
+        total, pages = await page_total(
+            len(items), offset, size, include_total, lambda: self._count(filters, equals)
+        )
         return items, total, pages
 
     async def paginate_cursor(
@@ -351,9 +292,11 @@ class Projected(Generic[SchemaT]):
         order: `order_by` columns plus the primary key. The cursor is signed with `secret`
         (or a `CursorCodec`; default: the `SQLMODEL_ASYNC_CURSOR_SECRET` variable); a
         tampered or foreign one raises `InvalidCursorError`."""
-        check_filters("paginate_cursor", filters, _CURSOR_OPTIONS)
+        check_cursor_call(
+            "paginate_cursor", filters, _CURSOR_OPTIONS, limit=limit, max_size=max_size
+        )
         items, next_cursor = await self._cursor_page(
-            filters, limit, after, order_by, secret, max_size, equals, plain=False
+            filters, limit, after, order_by, secret, equals, plain=False
         )
         return CursorPage(items=items, next_cursor=next_cursor)
 
@@ -368,10 +311,12 @@ class Projected(Generic[SchemaT]):
         **equals: Any,
     ) -> bytes:
         """`paginate_cursor()` as FastAPI writes `response_model=CursorPage[Schema]`."""
-        check_filters("paginate_cursor_json", filters, _CURSOR_OPTIONS)
+        check_cursor_call(
+            "paginate_cursor_json", filters, _CURSOR_OPTIONS, limit=limit, max_size=max_size
+        )
         serializer = self._plan.many
         items, next_cursor = await self._cursor_page(
-            filters, limit, after, order_by, secret, max_size, equals, plain=serializer.plain
+            filters, limit, after, order_by, secret, equals, plain=serializer.plain
         )
         return b"".join((
             b'{"items":', serializer.dump(items), b',"next_cursor":', to_json(next_cursor), b"}"
@@ -384,27 +329,20 @@ class Projected(Generic[SchemaT]):
         after: str | None,
         order_by: Sequence[Order] | None,
         secret: str | bytes | CursorCodec | None,
-        max_size: int,
         equals: Mapping[str, Any],
         *,
         plain: bool,
     ) -> tuple[builtins.list[Any], str | None]:
-        check_option("paginate_cursor", "limit", limit)
-        check_size("limit", limit, max_size)
         plan = self._plan
         projection = plan.projection
         keyset = plan.keyset_for(order_by)
         codec = codec_for(secret)
+        # The keyset's values ride along after the schema's columns (for the next cursor).
         statement = projection.select(*(column.column for column in keyset.columns))
-        statement = statement.where(*filters, *equals_clauses(projection.model, equals))
-        # The cursor is signed with the query's filters: replayed with others, it is refused.
-        binding = filter_binding(statement)
-        if after:
-            statement = statement.where(
-                keyset.after(codec.decode(keyset, after, binding=binding), self._source.backend)
-            )
-        # One row more than asked tells whether there is a next page.
-        statement = statement.order_by(*keyset.order_by()).limit(limit + 1)
+        statement, binding = cursor_statement(
+            statement.where(*filters, *equals_clauses(projection.model, equals)), keyset,
+            limit=limit, after=after, codec=codec, backend=self._source.backend,
+        )
         rows = await self._source.fetch(statement)
         next_cursor = None
         if len(rows) > limit:
@@ -427,13 +365,12 @@ class Projected(Generic[SchemaT]):
         read `batch_size` rows per statement (keyset batches: no cursor stays open between
         them). Through a `Reader`, consume it inside the reader's block: the reader's
         connection is held for the block, and a stream that outlives it raises."""
-        check_filters("stream", filters, _STREAM_OPTIONS)
-        check_option("stream", "batch_size", batch_size)
+        check_stream_call("stream", filters, _STREAM_OPTIONS, batch_size=batch_size)
         plan = self._plan
         projection = plan.projection
         source = self._source
         if hasattr(source, "closed"):  # a Reader: its connection is valid for its block
-            source = _WhileOpen(source)
+            source = WhileOpen(source)
         return projection.stream(
             source, plan.keyset_for(order_by),
             [*filters, *equals_clauses(projection.model, equals)],
@@ -443,25 +380,3 @@ class Projected(Generic[SchemaT]):
 
 def _number(value: int | None) -> bytes:
     return b"null" if value is None else str(value).encode()
-
-
-class _WhileOpen:
-    """A Reader as a stream's `RowSource`: each batch checks that the reader's block has
-    not ended (its connection would be back in the pool, or another task's by now)."""
-
-    __slots__ = ("backend", "reader")
-
-    def __init__(self, reader: Any) -> None:
-        self.reader = reader
-        self.backend = reader.backend
-
-    async def fetch(
-        self, statement: Any, parameters: dict[str, Any] | None = None, *, reusable: bool = False
-    ) -> Sequence[Any]:
-        if self.reader.closed:
-            raise RuntimeError(
-                "a stream over a Reader was read after the reader's block ended: "
-                "consume it inside `async with database.reader() as reader:`"
-            )
-        rows: Sequence[Any] = await self.reader.fetch(statement, parameters, reusable=reusable)
-        return rows
