@@ -1,8 +1,18 @@
-"""The suite's backends and where they run: shared by the root conftest and the harnesses."""
+"""The suite's backends, where they run, and the rule for one that cannot be reached: it is
+skipped locally and fails in CI (CI=true), so nothing is skipped silently there.
+
+TEST_POSTGRESQL_URL / TEST_MARIADB_URL point the suite at other databases (parallel runs
+use one database each).
+"""
 
 from __future__ import annotations
 
 import os
+import socket
+from typing import NoReturn
+
+import pytest
+from sqlalchemy.engine import URL, make_url
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 SERVER_URLS = {
@@ -13,3 +23,22 @@ SERVER_URLS = {
 }
 #: In CI every backend must run: an unreachable one fails instead of skipping.
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def reachable(url: str | URL, default_port: int = 0) -> bool:
+    """True when something listens at the URL's host and port."""
+    parsed = make_url(url)
+    try:
+        with socket.create_connection(
+            (parsed.host or "127.0.0.1", parsed.port or default_port), timeout=2
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def unavailable(message: str, in_ci: str) -> NoReturn:
+    """Skip the test locally; in CI fail it, `in_ci` saying what CI runs."""
+    if IN_CI:
+        pytest.fail(f"{message} ({in_ci})")
+    pytest.skip(message)
