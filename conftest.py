@@ -16,9 +16,10 @@ pytest_plugins = ("tests.support.fixtures", "tests.support.pg_cluster")
 
 #: Test modules that start processes (servers, clusters, pytest runs, the CLI).
 _SUBPROCESS_MODULES = frozenset({
-    "test_cli.py", "test_docs.py", "test_faults_restart.py", "test_migrations.py",
-    "test_pgbouncer.py", "test_plugin_backends.py", "test_replicas.py", "test_testing_plugin.py",
-    "test_wheel.py", "test_workers.py",
+    "test_bulk_plugin.py", "test_cli.py", "test_docs.py", "test_faults_restart.py",
+    "test_hostile_serve.py", "test_migrations.py", "test_pgbouncer.py",
+    "test_plugin_backends.py", "test_replicas.py", "test_serve_secrets.py",
+    "test_testing_plugin.py", "test_wheel.py", "test_workers.py",
 })
 #: Test modules that take long for other reasons (generated input, faults, concurrency).
 _SLOW_MODULES = frozenset({
