@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 from sqlalchemy.engine import URL, make_url
+
+if TYPE_CHECKING:
+    from sqlmodel_async import Database
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 SERVER_URLS = {
@@ -42,3 +45,9 @@ def unavailable(message: str, in_ci: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"{message} ({in_ci})")
     pytest.skip(message)
+
+
+def only(db: Database, *names: str) -> None:
+    """Skip the test unless `db` runs on one of the backends named (Backend.name)."""
+    if db.backend.name not in names:
+        pytest.skip(f"not applicable to {db.backend.name}")
