@@ -1,96 +1,25 @@
-"""Backends for the whole suite: every integration test runs on SQLite, PostgreSQL and
-MariaDB. A backend that cannot be reached is skipped locally and fails in CI (CI=true).
-
-TEST_POSTGRESQL_URL / TEST_MARIADB_URL point the suite at other databases (parallel runs
-use one database each).
+"""The whole repository's pytest setup: every integration test runs on SQLite, PostgreSQL
+and MariaDB (the fixtures live in tests/support/), and `make test-fast` leaves out the
+modules marked slow or subprocess here.
 """
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator
-
 import pytest
-from sqlalchemy import MetaData, delete
-from sqlalchemy.engine import make_url
 
-from sqlmodel_async import Database
-from tests.backends import BACKENDS, IN_CI, SERVER_URLS
-
-
-def _reachable(url: str) -> bool:
-    parsed = make_url(url)
-    try:
-        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 0), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="session", params=BACKENDS)
-def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The URL of one backend; tests that use it run once per backend."""
-    name: str = request.param
-    if name == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
-    url = SERVER_URLS[name]
-    if not _reachable(url):
-        message = f"{name} is not reachable at {make_url(url).render_as_string()}"
-        if IN_CI:
-            pytest.fail(message + " (CI runs every backend)")
-        pytest.skip(message)
-    return url
-
-
-class Databases:
-    """Opens one Database per metadata on the session's backend, with fresh tables, and
-    empties them between tests. Disposed when the run ends."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._open: dict[int, Database] = {}
-
-    async def open(self, metadata: MetaData) -> Database:
-        database = self._open.get(id(metadata))
-        if database is None:
-            database = Database(self.url, metadata=metadata)
-            await database.drop_all()
-            await database.create_all()
-            self._open[id(metadata)] = database
-        return database
-
-    @staticmethod
-    async def empty(database: Database) -> None:
-        """Delete every row of the Database's tables (children first)."""
-        async with database.engine.begin() as connection:
-            for table in reversed(database.metadata.sorted_tables):
-                await connection.execute(delete(table))
-
-    async def close(self) -> None:
-        for database in self._open.values():
-            await database.dispose()
-
-
-@pytest.fixture(scope="session")
-async def databases(backend_url: str) -> AsyncIterator[Databases]:
-    """Databases on the current backend: `await databases.open(metadata)`."""
-    opened = Databases(backend_url)
-    yield opened
-    await opened.close()
-
-
-def backend_name(database: Database) -> str:
-    """sqlite, postgresql or mariadb: the name the suite's parameters use."""
-    return "mariadb" if database.backend.name == "mysql" else database.backend.name
+#: The suite's fixtures: the backends and their Databases, and the PostgreSQL replica and
+#: PgBouncer harness (started only by the tests that ask for them).
+pytest_plugins = ("tests.support.fixtures", "tests.support.pg_cluster")
 
 
 # --- markers: `make test-fast` leaves out what is slow or starts processes ------------------
 
 #: Test modules that start processes (servers, clusters, pytest runs, the CLI).
 _SUBPROCESS_MODULES = frozenset({
-    "test_cli.py", "test_docs.py", "test_faults_restart.py", "test_migrations.py",
-    "test_pgbouncer.py", "test_plugin_backends.py", "test_replicas.py", "test_testing_plugin.py",
-    "test_wheel.py", "test_workers.py",
+    "test_bulk_plugin.py", "test_cli.py", "test_docs.py", "test_faults_restart.py",
+    "test_hostile_serve.py", "test_migrations.py", "test_pgbouncer.py",
+    "test_plugin_backends.py", "test_replicas.py", "test_serve_secrets.py",
+    "test_testing_plugin.py", "test_wheel.py", "test_workers.py",
 })
 #: Test modules that take long for other reasons (generated input, faults, concurrency).
 _SLOW_MODULES = frozenset({

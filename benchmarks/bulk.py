@@ -1,13 +1,13 @@
-"""Bulk writes (issue 3, SPEC S9-S12): our calls against the seed's patterns, the ORM, the
-best hand-written SQL over the raw driver, FastCRUD and Advanced Alchemy, on every backend.
+"""Bulk writes: our calls against the seed's patterns, the ORM, the best hand-written SQL
+over the raw driver, FastCRUD and Advanced Alchemy, on every backend.
 
     make bench                           # python -m benchmarks: every benchmark module
     python -m benchmarks.bulk            # this one; BENCH_QUICK=1 (or --quick) for 5k rows
     BENCH_BACKENDS=postgresql python -m benchmarks.bulk
 
 Rows of the Hero shape; the median of 3 runs per case, each in its own transaction on an
-emptied table; rows/s and the ratios the issue sets as targets. The seed's per-row
-patterns run on fewer rows (they are reported as rows/s). JSON: benchmarks/results/bulk.json.
+emptied table; rows/s and the target ratios. The seed's per-row patterns run on fewer rows
+(they are reported as rows/s). JSON: benchmarks/results/bulk.json.
 Databases: BENCH_POSTGRESQL_URL / BENCH_MARIADB_URL (default TEST_*_URL, then `test`).
 """
 
@@ -135,7 +135,7 @@ class Bench:
             await connection.exec_driver_sql(statement)
         if self.backend == "sqlite":
             # Every run starts from the same file: no free pages left by the last run's
-            # rows, no WAL to check back in (they made the ratio swing 0.6x-0.9x).
+            # rows, no WAL to check back in (either makes the ratios swing from run to run).
             self.raw.execute("VACUUM")  # the raw connection is in autocommit mode
             self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -187,7 +187,7 @@ async def bench_create(b: Bench) -> None:
     db = b.db
     data = rows(ROWS)
 
-    async def seed() -> None:  # seeds/000: add each, commit, refresh each
+    async def seed() -> None:  # the seed's pattern: add each, commit, refresh each
         async with db.session() as session:
             heroes = [BenchHero(**row) for row in data[:SEED_ROWS]]
             for hero in heroes:
@@ -315,7 +315,7 @@ async def bench_update(b: Bench) -> None:
     def changes(keys: list[int]) -> list[dict[str, Any]]:
         return [{"id": key, "age": (key % 70) + 1, "power_level": key * 0.5} for key in keys]
 
-    async def seed() -> None:  # seeds/000: one UPDATE per row
+    async def seed() -> None:  # the seed's pattern: one UPDATE per row
         async with b.db.session() as session:
             for update in changes(ids[:SEED_ROWS]):
                 key = update.pop("id")
@@ -458,7 +458,7 @@ async def bench_delete(b: Bench) -> None:
     async def setup() -> None:
         ids[:] = await b.fill(ROWS)
 
-    async def seed() -> None:  # seeds/000: one unchunked IN list (S11)
+    async def seed() -> None:  # the seed's pattern: one unchunked IN list
         async with b.db.session() as session:
             await session.exec(  # type: ignore[call-overload]
                 sa.delete(BenchHero).where(BenchHero.id.in_(ids))  # type: ignore[union-attr]

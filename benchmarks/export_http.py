@@ -1,6 +1,6 @@
-"""GET /heroes/export over HTTP against a hand-written asyncpg server-side cursor (issue 4),
-on PostgreSQL with BENCH_ROWS heroes (default 500,000): rows/s over the whole export and
-the server process's memory growth.
+"""GET /heroes/export over HTTP against a hand-written asyncpg server-side cursor, on
+PostgreSQL with BENCH_ROWS heroes (default 500,000): rows/s over the whole export and the
+server process's memory growth.
 
 Each case gets its own uvicorn server (one worker, benchmarks/http.py's start()) on a free
 loopback port; curl, in another process, downloads the whole stream to a file (its own
@@ -72,7 +72,7 @@ CASES = {
     "raw asyncpg, 1000 lines per yield": ("raw", "/heroes/export?lines=1000"),
 }
 BASELINES = ("raw asyncpg, 1 line per yield", "raw asyncpg, 1000 lines per yield")
-#: Issue 4's targets: service ndjson rows/s >= 0.5x the raw cursor's; growth <= 100 MB.
+#: The targets: service ndjson rows/s >= MIN_RATIO x the raw cursor's; growth <= MAX_GROWTH_MB.
 MIN_RATIO = 0.5
 MAX_GROWTH_MB = 100.0
 #: Bound on one download (curl --max-time), so a stuck server cannot hang the run.

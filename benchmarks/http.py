@@ -1,5 +1,5 @@
 """HTTP throughput of the Heroes service against the seed's async pattern and a raw asyncpg
-endpoint (issue 7), on PostgreSQL with 10,000 heroes in 100 teams.
+endpoint, on PostgreSQL with 10,000 heroes in 100 teams.
 
 The service runs exactly as its users run it: `heroes serve --host 127.0.0.1 --port N`
 (one worker, its default pool, uvicorn's default logging with the access log), with only
@@ -133,7 +133,7 @@ DELETE_ROWS = int(os.environ.get("BENCH_DELETE_ROWS", "40000"))
 CASE_APPS = {"PATCH /heroes/{id}": ("service", "raw_asyncpg", "fastapi_asyncpg"),
              "DELETE /heroes/{id}": ("service", "raw_asyncpg", "fastapi_asyncpg")}
 
-#: The targets of issue 7: (case, app, baseline, minimum ratio app/baseline). The raw
+#: The targets: (case, app, baseline, minimum ratio app/baseline). The raw
 #: asyncpg endpoint is bare Starlette; `fastapi_asyncpg` (the same SQL as FastAPI
 #: endpoints) is printed beside it: it is the ceiling of any FastAPI app.
 TARGETS = [
@@ -305,7 +305,7 @@ def start(
     )
     _LOG_FILES[process.pid] = Path(log.name)
     log.close()  # the server has its own copy of the descriptor
-    deadline = time.monotonic() + 120  # imports alone take 10 s on a busy 2-core machine
+    deadline = time.monotonic() + 120  # generous: imports alone are slow on a busy machine
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/heroes/1", timeout=2):

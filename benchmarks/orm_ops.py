@@ -71,7 +71,7 @@ URLS = {
     "mariadb": os.environ.get("BENCH_MARIADB_URL")
     or os.environ.get("TEST_MARIADB_URL", "mysql+asyncmy://root@127.0.0.1:3306/test"),
 }
-#: The issue's targets: geometric mean and worst operation against the best peer, and the
+#: The targets: geometric mean and worst operation against the best peer, and the
 #: floors against plain SQLModel and raw asyncpg.
 TARGETS = {"geomean_vs_best_peer": 1.0, "min_vs_best_peer": 0.5, "min_vs_sqlmodel": 1.0,
            "vs_raw": 0.5, "c_vs_raw": 1 / 1.5}

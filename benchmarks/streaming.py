@@ -52,7 +52,7 @@ async def sqlalchemy_stream_scalars(session: AsyncSession, _rows: int) -> AsyncI
 
 
 async def seed_offset_loop(session: AsyncSession, rows: int) -> AsyncIterator[Any]:
-    """The seed's S16 loop (OFFSET batches, no ORDER BY), batch 100 as in the seed."""
+    """The seed's streaming loop (OFFSET batches, no ORDER BY), batch 100 as in the seed."""
     offset = 0
     while offset < min(rows, SEED_ROWS):
         batch = (await session.exec(select(BenchHero).offset(offset).limit(100))).all()

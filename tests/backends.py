@@ -1,15 +1,6 @@
-"""The suite's backends and where they run: shared by the root conftest and the harnesses."""
+"""Kept only for examples/heroes/tests/test_plugin_backends.py, which still imports it: the
+suite's backends live in tests/support/backends.py. Delete this file once nothing imports it."""
 
-from __future__ import annotations
+from tests.support.backends import IN_CI, SERVER_URLS
 
-import os
-
-BACKENDS = ("sqlite", "postgresql", "mariadb")
-SERVER_URLS = {
-    "postgresql": os.environ.get(
-        "TEST_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-    ),
-    "mariadb": os.environ.get("TEST_MARIADB_URL", "mysql+asyncmy://root@127.0.0.1:3306/test"),
-}
-#: In CI every backend must run: an unreachable one fails instead of skipping.
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+__all__ = ["IN_CI", "SERVER_URLS"]

@@ -1,17 +1,16 @@
+"""The library's tests get a Database on the current backend, its tables empty for each test:
+`db` (tests/models.py), `wdb` and `rdb`. The fixtures and helpers the test modules share
+live in tests/support/."""
+
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from sqlmodel_async import Database
-
+from . import relations_models, write_models
 from .models import metadata
+from .support.databases import database_fixture
 
-
-@pytest.fixture
-async def db(databases) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
-    """A Database on the current backend with the suite's tables, empty for each test."""
-    database = await databases.open(metadata)
-    yield database
-    await databases.empty(database)
+#: The suite's main tables (tests/models.py).
+db = database_fixture(metadata)
+#: The tables of single-row and set writes (tests/write_models.py).
+wdb = database_fixture(write_models.metadata)
+#: The tables of relationship reads and link writes (tests/relations_models.py).
+rdb = database_fixture(relations_models.metadata)

@@ -1,4 +1,4 @@
-"""Bulk writes (SPEC S9-S12) on every backend: create_many, update_many, upsert_many,
+"""Bulk writes on every backend: create_many, update_many, upsert_many,
 delete_many, and the seed's bulk pitfalls."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlmodel import select
 
 from sqlmodel_async import (
@@ -23,33 +22,12 @@ from sqlmodel_async import (
 from sqlmodel_async import bulk as bulk_module
 
 from .models import Badge, Hero, HeroCreate, Team
+from .support.recorders import sent
+from .support.seeds import all_heroes
 
 
 def heroes(n: int, prefix: str = "h") -> Iterator[dict[str, Any]]:
     return ({"name": f"{prefix}{i}", "secret_name": f"s{i}", "age": i % 90} for i in range(n))
-
-
-async def all_heroes(db: Database) -> list[Hero]:
-    async with db.session() as session:
-        return list((await session.exec(select(Hero).order_by(Hero.id))).all())
-
-
-class Statements:
-    """Counts the statements an engine sends."""
-
-    def __init__(self, db: Database) -> None:
-        self.sent: list[str] = []
-        self._engine = db.engine.sync_engine
-
-    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.sent.append(statement)
-
-    def __enter__(self) -> Statements:
-        event.listen(self._engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        event.remove(self._engine, "before_cursor_execute", self._record)
 
 
 # --- create_many -------------------------------------------------------------------------
@@ -185,13 +163,13 @@ async def test_empty_input_sends_no_statement(db: Database) -> None:
     async with db.transaction() as session:
         repository = Repository(Hero, session)
         await session.connection()
-        with Statements(db) as statements:
+        with sent(db) as statements:
             assert await repository.create_many([]) == []
             assert await repository.create_many(iter(()), returning=False) == 0
             assert await repository.update_many([]) == 0
             assert await repository.upsert_many([], conflict=["name"]) == 0
             assert await repository.delete_many([]) == 0
-    assert statements.sent == []
+    assert statements == []
 
 
 # --- update_many -------------------------------------------------------------------------
@@ -329,7 +307,7 @@ async def test_upsert_many_refuses_a_conflict_target_that_is_not_unique(db: Data
     async with db.transaction() as session:
         repository = Repository(Hero, session)
         await session.connection()
-        with Statements(db) as statements:
+        with sent(db) as statements:
             for conflict, update in [
                 (["age"], None), (["name", "age"], None), (["nope"], None), (["name"], ["x; --"])
             ]:
@@ -342,7 +320,7 @@ async def test_upsert_many_refuses_a_conflict_target_that_is_not_unique(db: Data
                     [{"name": "a", "secret_name": "b", "secret_name = 'x'; --": 1}],
                     conflict=["name"],
                 )
-    assert statements.sent == []
+    assert statements == []
     assert await all_heroes(db) == []
 
 
@@ -371,11 +349,11 @@ async def test_delete_many_removes_objects_from_the_session(db: Database) -> Non
         assert await repository.get(hero.id) is None
 
 
-# --- the seed's bulk code (seeds/000, "Async Batch Operations") ----------------------------
+# --- the seed's bulk code ("Async Batch Operations") -------------------------------------
 
 
 async def test_seed_unchunked_in_list_fails_past_the_driver_limit(db: Database) -> None:
-    """S11: the seed's `delete(Hero).where(Hero.id.in_(hero_ids))` with 100k ids; asyncpg
+    """The seed's `delete(Hero).where(Hero.id.in_(hero_ids))` with 100k ids; asyncpg
     caps one statement at 32767 parameters. delete_many is fine on every backend."""
     async with db.transaction() as session:
         made = await Repository(Hero, session).create_many(list(heroes(3)))
@@ -422,7 +400,7 @@ async def seed_bulk_upsert_heroes_async(session: Any, heroes_data: list[dict[str
 # The seed forgets an await: the coroutine it drops is part of the bug shown here.
 @pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
 async def test_seed_upsert_swallows_the_database_error(db: Database) -> None:
-    """S12: the seed catches every exception and falls back to per-row code, so the
+    """The seed catches every exception and falls back to per-row code, so the
     caller never sees why the upsert failed (here: a required value is missing, or the
     same name twice in one batch); upsert_many raises the database's refusal or handles
     the duplicate, on every backend."""

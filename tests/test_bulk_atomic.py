@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +23,7 @@ from sqlmodel_async import bulk as bulk_module
 from sqlmodel_async._bulk_scope import SAVEPOINT
 
 from .models import Guild, Hero, Member, Team
+from .support.recorders import sent
 
 Call = Callable[[AsyncSession], Awaitable[Any]]
 
@@ -182,39 +182,24 @@ async def test_pending_objects_are_kept_when_the_call_is_refused(db: Database) -
     assert await stored(db) == []
 
 
-class Sent:
-    def __init__(self, db: Database) -> None:
-        self.statements: list[str] = []
-        self.engine = db.engine.sync_engine
-
-    def record(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        self.statements.append(" ".join(statement.split()).upper())
-
-    def __enter__(self) -> Sent:
-        event.listen(self.engine, "before_cursor_execute", self.record)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self.record)
-
-    def savepoints(self) -> list[str]:
-        return [s for s in self.statements if "SAVEPOINT" in s]
+def savepoints(statements: list[str]) -> list[str]:
+    return [s.upper() for s in statements if "SAVEPOINT" in s.upper()]
 
 
 async def test_a_savepoint_only_where_something_is_at_stake(db: Database) -> None:
     rows = [{"name": f"n{i}", "secret_name": "s"} for i in range(3)]
-    with Sent(db) as fresh:
+    with sent(db) as fresh:
         async with db.transaction() as session:
             await Repository(Hero, session).create_many(rows, returning=False)
-    assert fresh.savepoints() == []
-    with Sent(db) as busy:
+    assert savepoints(fresh) == []
+    with sent(db) as busy:
         async with db.transaction() as session:
             await Repository(Hero, session).create({"name": "x", "secret_name": "s"})
             for _ in range(2):
                 await Repository(Hero, session).update_many([{"name": "x", "id": 0}])
     # The same fixed name every time (prepared once per connection by asyncpg).
     name = SAVEPOINT.upper()
-    assert busy.savepoints()[-4:] == [f"SAVEPOINT {name}", f"RELEASE SAVEPOINT {name}"] * 2
+    assert savepoints(busy)[-4:] == [f"SAVEPOINT {name}", f"RELEASE SAVEPOINT {name}"] * 2
 
 
 @pytest.mark.parametrize("returning", [False, True])

@@ -4,7 +4,6 @@ of the wrong shape is an InvalidDataError, never SQLAlchemy's exception."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,6 +11,8 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, select
 
 from sqlmodel_async import Database, DuplicateKeyError, InvalidDataError, Repository
+
+from .support.databases import database_fixture
 
 
 class Base(SQLModel, registry=registry()):
@@ -40,11 +41,7 @@ class BookTag(Base, table=True):
     weight: int = 1
 
 
-@pytest.fixture
-async def db(databases: Any) -> AsyncIterator[Database]:
-    database: Database = await databases.open(Base.metadata)
-    yield database
-    await databases.empty(database)
+db = database_fixture(Base.metadata)
 
 
 @pytest.fixture

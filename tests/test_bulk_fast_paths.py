@@ -12,7 +12,8 @@ from sqlmodel import select
 from sqlmodel_async import BulkInputError, Database, InvalidDataError, Repository
 
 from .models import Hero
-from .test_bulk import Statements, all_heroes
+from .support.recorders import queries
+from .support.seeds import all_heroes
 
 
 async def test_bulk_calls_leave_the_callers_rows_unchanged(db: Database) -> None:
@@ -45,10 +46,10 @@ async def test_update_many_refuses_a_row_without_its_key_before_writing(db: Data
     rows = [{"id": created[0].id, "age": 5}, {"id": None, "age": 6}]
     async with db.transaction() as session:
         await session.connection()
-        with Statements(db) as statements, pytest.raises(BulkInputError) as caught:
+        with queries(db) as statements, pytest.raises(BulkInputError) as caught:
             await Repository(Hero, session).update_many(rows)
     assert (caught.value.row, caught.value.column) == (1, "id")
-    assert not [s for s in statements.sent if s.lstrip().upper().startswith("UPDATE")]
+    assert not [s for s in statements if s.upper().startswith("UPDATE")]
     assert [h.age for h in await all_heroes(db)] == [1, None]
 
 

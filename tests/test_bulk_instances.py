@@ -17,7 +17,7 @@ from sqlmodel import SQLModel, select
 from sqlmodel_async import Database, Repository
 
 from .models import Account, Badge, Hero, HeroCreate, Measurement, MeasurementKind
-from .test_bulk import all_heroes
+from .support.seeds import all_heroes
 
 _STATE = "_sa_instance_state"
 

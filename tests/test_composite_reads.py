@@ -4,7 +4,6 @@ projected, cursor pages and streams, on every backend; a key of the wrong shape 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,6 +11,8 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from sqlmodel_async import Database, InvalidDataError, NotFoundError, Repository
+
+from .support.databases import database_fixture
 
 
 class Base(SQLModel, registry=registry()):
@@ -50,10 +51,8 @@ SECRET = "composite-tests-secret-0123456789"
 BAD_KEYS: list[Any] = [1, (1,), (1, 2, 3), [1], {"book_id": 1}, {"book_id": 1, "tag": 2}]
 
 
-@pytest.fixture
-async def shelf(databases: Any) -> AsyncIterator[Database]:
+async def fill_shelf(database: Database) -> None:
     """Three books, three tags, seven links."""
-    database: Database = await databases.open(Base.metadata)
     async with database.transaction() as session:
         session.add_all([Book(id=n, title=f"Book {n}") for n in (1, 2, 3)])
         session.add_all([Tag(id=n, name=f"Tag {n}") for n in (1, 2, 3)])
@@ -62,8 +61,9 @@ async def shelf(databases: Any) -> AsyncIterator[Database]:
         session.add_all(
             BookTag(book_id=b, tag_id=t, note="ab"[(b + t) % 2]) for b, t in links
         )
-    yield database
-    await databases.empty(database)
+
+
+shelf = database_fixture(Base.metadata, seed=fill_shelf)
 
 
 async def test_by_key(shelf: Database) -> None:

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel_async import ConfigurationError, Database, ReadOnlyError, Repository
 
 from .models import Hero, metadata
+from .support.recorders import queries
 
 # --- URLs -----------------------------------------------------------------------------------
 
@@ -178,21 +179,13 @@ async def test_sessions_are_sqlmodel_async_sessions(db: Database) -> None:
 
 
 async def test_attributes_readable_after_commit_without_a_query(db: Database) -> None:
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
     async with db.transaction() as session:
         hero = Hero(name="Deadpond", secret_name="Dive Wilson")
         session.add(hero)
-    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with queries(db) as statements:
         # expire_on_commit=False: no refresh needed, and reading is not a hidden query
         assert (hero.id, hero.name, hero.power_level) != (None, None, None)
         assert hero.name == "Deadpond"
-    finally:
-        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", count)
     assert statements == []
 
 
@@ -276,7 +269,7 @@ async def _read_only_state(db: Database, session: AsyncSession) -> object:
     query = {
         "sqlite": "PRAGMA query_only",
         "postgresql": "SHOW transaction_read_only",
-        "mysql": "SELECT @@session.tx_read_only",  # MariaDB 10.11 spelling
+        "mysql": "SELECT @@session.tx_read_only",  # MariaDB's name for it
     }[db.backend.name]
     return (await (await session.connection()).exec_driver_sql(query)).scalar()
 
@@ -299,7 +292,7 @@ async def test_read_only_leaves_no_state_on_the_pooled_connection(db: Database) 
             assert [h.name for h in await Repository(Hero, session).list()] == ["B"]
 
 
-# --- savepoints (S23) -----------------------------------------------------------------------
+# --- savepoints -----------------------------------------------------------------------------
 
 
 async def test_inner_savepoint_rollback_keeps_outer_work(db: Database) -> None:

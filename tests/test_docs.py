@@ -9,16 +9,18 @@ import importlib.util
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, cast
+from typing import cast
 
 import heroes.models  # noqa: F401  (the examples' tables, on SQLModel.metadata)
 import pytest
 from sqlmodel import SQLModel
 
 from sqlmodel_async import Database
+
+from .support.databases import database_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -62,13 +64,8 @@ def load_example(name: str) -> ModuleType:
     return module
 
 
-@pytest.fixture
-async def db(databases: Any) -> AsyncIterator[Database]:
-    """The Heroes tables on the current backend, empty before and after each example."""
-    database: Database = await databases.open(SQLModel.metadata)
-    await databases.empty(database)
-    yield database
-    await databases.empty(database)
+#: The Heroes tables on the current backend, empty before and after each example.
+db = database_fixture(SQLModel.metadata, empty_first=True)
 
 
 # --- the examples run --------------------------------------------------------------------

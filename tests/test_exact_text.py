@@ -13,6 +13,8 @@ from sqlmodel import Field, SQLModel, select
 
 from sqlmodel_async import Database, DuplicateKeyError, ExactText, Repository, exact_text
 
+from .support.databases import database_fixture
+
 
 class Base(SQLModel, registry=registry()):
     pass
@@ -27,11 +29,7 @@ class Tag(Base, table=True):
     note: str = ""
 
 
-@pytest.fixture
-async def tags(databases) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
-    database: Database = await databases.open(Base.metadata)
-    yield database
-    await databases.empty(database)
+tags = database_fixture(Base.metadata)
 
 
 async def test_trailing_spaces_and_case_make_other_values(tags: Database) -> None:

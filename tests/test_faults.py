@@ -21,15 +21,11 @@ from sqlmodel_async import Database
 from sqlmodel_async.fastapi import SessionDep, add_exception_handlers, error_response
 
 from .models import Hero, Team, TransferLog
+from .support.backends import only
 
 TRANSFERS = 200
 HEROES = 20
 TEAMS = 3
-
-
-def only(db: Database, *names: str) -> None:
-    if db.backend.name not in names:
-        pytest.skip(f"not applicable to {db.backend.name}")
 
 
 def retry_records(caplog: pytest.LogCaptureFixture) -> int:

@@ -4,7 +4,7 @@ on every backend."""
 
 # No `from __future__ import annotations`: SQLModel resolves relationships at run time.
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,6 +25,8 @@ from sqlmodel_async import (
     Sort,
 )
 from sqlmodel_async.pagination import filter_binding
+
+from .support.databases import database_fixture
 
 
 class Base(SQLModel, registry=registry()):
@@ -108,9 +110,7 @@ HEROES: list[tuple[str, int | None, int | None, list[str]]] = [
 TEAMS = ["Preventers", "Z-Force", "50%_Club"]
 
 
-@pytest.fixture
-async def db(databases: Any) -> AsyncIterator[Database]:
-    database: Database = await databases.open(Base.metadata)
+async def fill(database: Database) -> None:
     async with database.transaction() as session:
         teams = [FTeam(name=name) for name in TEAMS]
         powers = {name: FPower(name=name) for name in ("fly", "web", "laser")}
@@ -126,8 +126,9 @@ async def db(databases: Any) -> AsyncIterator[Database]:
                     powers=[powers[p] for p in hero_powers],
                 )
             )
-    yield database
-    await databases.empty(database)
+
+
+db = database_fixture(Base.metadata, seed=fill)
 
 
 async def names(db: Database, params: dict[str, Any]) -> list[str]:

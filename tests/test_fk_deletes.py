@@ -4,21 +4,12 @@ CASCADE and SET NULL do what the schema says, and the session's instances follow
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import sqlalchemy as sa
 
 from sqlmodel_async import Database, ForeignKeyError, Repository
 
-from .write_models import Author, Book, Club, Edition, Fan, Publisher, metadata
-
-
-@pytest.fixture
-async def wdb(databases) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
-    database = await databases.open(metadata)
-    yield database
-    await databases.empty(database)
+from .write_models import Author, Book, Club, Edition, Fan, Publisher
 
 
 async def test_restrict_refuses_and_changes_nothing(wdb: Database) -> None:

@@ -3,8 +3,6 @@ unknown far keys named, duplicates idempotent, bulk statements per chunk."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from pydantic import BaseModel
 from sqlmodel import select
@@ -12,14 +10,7 @@ from sqlmodel import select
 from sqlmodel_async import Database, ForeignKeyError, InvalidDataError, NotFoundError, Repository
 from sqlmodel_async.testing import max_queries
 
-from .relations_models import HeroWithLevels, RHero, RHeroPower, RPower, metadata
-
-
-@pytest.fixture
-async def rdb(databases) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
-    database = await databases.open(metadata)
-    yield database
-    await databases.empty(database)
+from .relations_models import HeroWithLevels, RHero, RHeroPower, RPower
 
 
 async def seed(db: Database) -> tuple[int, int]:

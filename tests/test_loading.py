@@ -1,4 +1,4 @@
-"""load= eager loading, de-duplicated joined collections, and the lazy-load guard (S7)."""
+"""load= eager loading, de-duplicated joined collections, and the lazy-load guard."""
 
 from __future__ import annotations
 

@@ -3,21 +3,12 @@ guard still names the relationship that was not loaded and the fix."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from sqlmodel_async import Database, LazyLoadError, Repository
 from sqlmodel_async.testing import max_queries
 
-from .relations_models import Category, RHero, RHeroPower, RPower, RTeam, metadata
-
-
-@pytest.fixture
-async def rdb(databases) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
-    database = await databases.open(metadata)
-    yield database
-    await databases.empty(database)
+from .relations_models import Category, RHero, RHeroPower, RPower, RTeam
 
 
 async def seed(db: Database) -> None:

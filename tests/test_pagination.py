@@ -1,4 +1,4 @@
-"""Numbered pages and keyset cursor pages (S15), on every backend."""
+"""Numbered pages and keyset cursor pages, on every backend."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import base64
 import json
 import warnings
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sqlmodel_async import (
     CursorCodec,
@@ -31,33 +30,9 @@ from sqlmodel_async.fastapi import error_response
 from sqlmodel_async.keyset import Keyset
 
 from .models import Hero, Team
+from .support.seeds import ids_in_order, insert_heroes
 
 SECRET = "test-secret-0123456789abcdef"
-
-
-async def insert_heroes(db: Database, count: int, start: int = 0, **overrides: Any) -> None:
-    """`count` heroes; ages repeat 0..4 with every seventh NULL (heavy duplicates)."""
-    rows = [
-        {
-            "name": f"hero-{index:05d}",
-            "secret_name": f"secret-{index}",
-            "age": None if index % 7 == 0 else index % 5,
-            "power_level": float(index % 3),
-            "created_at": datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=index % 11),
-            **overrides,
-        }
-        for index in range(start, start + count)
-    ]
-    if rows:
-        async with db.engine.begin() as connection:
-            await connection.execute(sa.insert(Hero.__table__), rows)  # type: ignore[arg-type]
-
-
-async def ids_in_order(session: AsyncSession, order_by: Sequence[Any]) -> list[int]:
-    """Every hero id in the keyset order, read in one query: the reference walk."""
-    keyset = Keyset(Hero, order_by)
-    result = await session.exec(select(Hero.id).order_by(*keyset.order_by()))
-    return [hero_id for hero_id in result.all() if hero_id is not None]
 
 
 # --- numbered pages -----------------------------------------------------------------------
@@ -143,7 +118,7 @@ async def test_max_size_is_configurable(db: Database) -> None:
         assert (await heroes.paginate(page=1, size=100, max_size=100)).total == 3
 
 
-# The seed's S15 code, verbatim but for the model: `func` is never imported, and
+# The seed's pagination code, verbatim but for the model: `func` is never imported, and
 # `session.exec(...)` is awaited only after `.one()` / `.all()` are called on the coroutine.
 async def seed_get_paginated_heroes_async(session: Any, page: int = 1, size: int = 10) -> Any:
     offset = (page - 1) * size

@@ -16,9 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel_async import ConfigurationError, Database, Repository
 
 from .models import Hero, Team, metadata
-from .pg_cluster import Bouncer, pg_primary_url, pgbouncer
-
-__all__ = ["pg_primary_url", "pgbouncer"]  # fixtures used here
+from .support.pg_cluster import Bouncer
 
 PREPARED_STATEMENT_ERROR = re.compile(r"prepared statement .* (does not exist|already exists)")
 UNITS_OF_WORK = 120
@@ -159,7 +157,7 @@ async def test_explicit_connect_args_win_over_the_pgbouncer_settings(pgbouncer: 
 async def test_readers_through_pgbouncer(bounced: Database, pgbouncer: Bouncer) -> None:
     """`Database.reader()` under transaction pooling: its reads keep their statements in
     one transaction each, so no statement is looked for on another server connection."""
-    from .test_projection import HeroPublic, TeamPublicWithHeroes
+    from .schemas import HeroPublic, TeamPublicWithHeroes
 
     async with bounced.transaction() as session:
         team = await Repository(Team, session).create({"name": "Readers", "headquarters": "R"})

@@ -4,130 +4,35 @@ statements, without ORM instances."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, field_validator
-from sqlmodel import SQLModel
+from pydantic import BaseModel
 
 from sqlmodel_async import Database, NotFoundError, Repository
 
-from .models import Hero, Item, Team
-from .test_streaming import count_selects
-
-# --- the response schemas ---------------------------------------------------------------
-
-
-class TeamPublic(SQLModel):
-    id: int
-    name: str
-    headquarters: str
-
-
-class HeroPublic(SQLModel):
-    name: str
-    secret_name: str
-    age: int | None
-    team_id: int | None
-    power_level: float
-    id: int
-
-
-class HeroPublicWithTeam(HeroPublic):
-    team: TeamPublic | None = None
-
-
-class TeamPublicWithHeroes(TeamPublic):
-    heroes: list[HeroPublic] = []
-
-
-class ItemPublic(SQLModel):
-    id: int
-    name: str
-    hero_id: int
-
-
-class HeroWithItems(HeroPublic):
-    items: list[ItemPublic] = []
-
-
-class TeamRoster(TeamPublic):
-    heroes: list[HeroWithItems] = []
-
-
-class HeroConverted(BaseModel):
-    """Fields the database does not hand back as-is: an int column read as float, and a
-    datetime: built through validation."""
-
-    id: int
-    age: float | None
-    created_at: datetime | None
-
-
-class HeroTeamFirst(SQLModel):
-    """The relationship before the columns: the JSON key order is the schema's."""
-
-    team: TeamPublic | None = None
-    name: str
-    id: int
-
-
-class HeroShouting(SQLModel):
-    """A validator on the schema class may transform: it runs."""
-
-    id: int
-    name: str
-
-    @field_validator("name")
-    @classmethod
-    def shout(cls, value: str) -> str:
-        return value.upper()
+from .models import Hero, Team
+from .schemas import (
+    HeroConverted,
+    HeroPublic,
+    HeroPublicWithTeam,
+    HeroShouting,
+    HeroTeamFirst,
+    TeamPublicWithHeroes,
+    TeamRoster,
+)
+from .support.recorders import queries
+from .support.seeds import sort_collections
+from .support.seeds import teams_heroes_and_items as seed
 
 
 class HeroWithNickname(HeroPublic):
     nickname: str = ""
 
 
-# --- data -------------------------------------------------------------------------------
-
-
-async def seed(db: Database) -> dict[str, Any]:
-    """Two teams (one with three heroes, one with none), heroes with and without a team,
-    items on some heroes."""
-    async with db.transaction() as session:
-        full = Team(name="Preventers", headquarters="Sharp Tower")
-        empty = Team(name="Nobody", headquarters="Nowhere")
-        session.add_all([full, empty])
-        await session.flush()
-        heroes = [
-            Hero(name=f"Hero {i}", secret_name=f"Secret {i}", age=20 + i if i % 2 else None,
-                 power_level=10.5 * i, team_id=full.id if i < 3 else None,
-                 created_at=datetime(2024, 1, 1 + i, tzinfo=UTC))
-            for i in range(5)
-        ]
-        session.add_all(heroes)
-        await session.flush()
-        session.add_all(
-            [Item(name=f"Item {n}", hero_id=heroes[n % 2].id or 0) for n in range(3)]
-        )
-        await session.flush()
-        return {"full": full.id, "empty": empty.id, "heroes": [h.id for h in heroes]}
-
-
 def expected(schema: type[BaseModel], instance: Any) -> Any:
     """What the ORM path gives: the schema validated from the loaded instance."""
     return schema.model_validate(instance, from_attributes=True)
-
-
-def sort_collections(team: Team) -> Team:
-    # Team.heroes has no order_by, so the ORM's order is unspecified; projections read in
-    # primary-key order.
-    team.heroes.sort(key=lambda hero: hero.id or 0)
-    for hero in team.heroes:
-        if "items" in hero.__dict__:
-            hero.items.sort(key=lambda item: item.id or 0)
-    return team
 
 
 def same(left: Any, right: Any) -> None:
@@ -144,7 +49,7 @@ async def test_get_many_to_one_in_one_statement(db: Database) -> None:
     async with db.session() as session:
         heroes = Repository(Hero, session)
         for hero_id in data["heroes"]:
-            with count_selects(db) as selects:
+            with queries(db, starting="SELECT") as selects:
                 projected = await heroes.project(HeroPublicWithTeam).get(hero_id)
             assert len(selects) == 1
             assert len(session.identity_map) == 0  # no ORM instance was made
@@ -161,7 +66,7 @@ async def test_get_one_and_collections_in_two_statements(db: Database) -> None:
     async with db.session() as session:
         teams = Repository(Team, session)
         for team_id, size in ((data["full"], 3), (data["empty"], 0)):
-            with count_selects(db) as selects:
+            with queries(db, starting="SELECT") as selects:
                 projected = await teams.project(TeamPublicWithHeroes).get_one(team_id)
             assert len(selects) == 2  # the team, then its heroes (none or many)
             assert len(projected.heroes) == size
@@ -176,7 +81,7 @@ async def test_list_and_first(db: Database) -> None:
     await seed(db)
     async with db.session() as session:
         heroes = Repository(Hero, session)
-        with count_selects(db) as selects:
+        with queries(db, starting="SELECT") as selects:
             projected = await heroes.project(HeroPublicWithTeam).list(
                 Hero.power_level > 5, order_by=[Hero.name], limit=3,  # type: ignore[arg-type,operator]
             )
@@ -199,7 +104,7 @@ async def test_list_collections_one_query_for_all_parents(db: Database) -> None:
     await seed(db)
     async with db.session() as session:
         teams = Repository(Team, session)
-        with count_selects(db) as selects:
+        with queries(db, starting="SELECT") as selects:
             projected = await teams.project(TeamPublicWithHeroes).list()
         assert len(selects) == 2
         orm = await teams.list(load=[Team.heroes])
@@ -212,7 +117,7 @@ async def test_nested_collections(db: Database) -> None:
     data = await seed(db)
     async with db.session() as session:
         teams = Repository(Team, session)
-        with count_selects(db) as selects:
+        with queries(db, starting="SELECT") as selects:
             projected = await teams.project(TeamRoster).get_one(data["full"])
         assert len(selects) == 3  # team, its heroes, their items
         orm = await teams.get_one(data["full"], load=[(Team.heroes, Hero.items)])
@@ -262,7 +167,7 @@ async def test_stream(db: Database) -> None:
     await seed(db)
     async with db.session() as session:
         heroes = Repository(Hero, session)
-        with count_selects(db) as selects:
+        with queries(db, starting="SELECT") as selects:
             projected = [h async for h in heroes.project(HeroPublicWithTeam).stream(batch_size=2)]
         assert len(selects) == 3  # 2 + 2 + 1 rows
         orm = await heroes.list(load=[Hero.team])

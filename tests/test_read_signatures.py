@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import SQLModel
 
 from sqlmodel_async import Database, Repository
 
 from .models import Hero, Team
+from .support.recorders import queries
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "signature-tests-secret-0123456789"
@@ -40,21 +38,6 @@ async def seed(db: Database) -> int:
         )
         assert team.id is not None
         return team.id
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def test_positional_options_are_type_errors_naming_the_keyword(db: Database) -> None:
@@ -122,7 +105,7 @@ async def test_an_empty_order_by_sends_no_order_by(db: Database) -> None:
     async with db.session() as session:
         heroes = Repository(Hero, session)
         projected = heroes.project(HeroName)
-        with statements(db) as unordered:
+        with queries(db, starting="SELECT") as unordered:
             assert len(await heroes.list(order_by=())) == 6
             assert await heroes.first(order_by=(), name="Hero 2") is not None
             assert len(await heroes.rows(order_by=())) == 6
@@ -131,7 +114,7 @@ async def test_an_empty_order_by_sends_no_order_by(db: Database) -> None:
             assert await projected.first(order_by=(), name="Hero 2") is not None
         assert len(unordered) == 6
         assert not [s for s in unordered if "ORDER BY" in s.upper()], unordered
-        with statements(db) as ordered:
+        with queries(db, starting="SELECT") as ordered:
             await heroes.list()
             await heroes.first(name="Hero 2")
             await heroes.rows()

@@ -17,16 +17,17 @@ from pydantic import BaseModel
 from sqlmodel_async import Database, NotFoundError, Reader, Repository
 
 from .models import Hero, Measurement, MeasurementKind, Team
-from .test_projection import (
+from .schemas import (
     HeroConverted,
     HeroPublic,
     HeroPublicWithTeam,
     HeroTeamFirst,
     TeamPublicWithHeroes,
     TeamRoster,
-    seed,
-    sort_collections,
 )
+from .support.recorders import queries
+from .support.seeds import sort_collections
+from .support.seeds import teams_heroes_and_items as seed
 
 
 def same(left: Any, right: Any) -> None:
@@ -125,19 +126,10 @@ async def test_the_driver_path_is_taken_only_where_it_is_safe(db: Database) -> N
     async with db.reader() as reader:
         assert reader.direct is (db.backend.name == "postgresql")
     await seed(db)
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with queries(db, starting="SELECT") as selects:
         async with db.reader() as reader:
             assert not reader.direct
             await reader.project(Team, TeamPublicWithHeroes).list()
-    finally:
-        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-    selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 2  # the teams, then every team's heroes in one query
 
 

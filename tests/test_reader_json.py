@@ -26,7 +26,7 @@ from sqlmodel_async import Database, NotFoundError
 from sqlmodel_async.projection import projection_for
 
 from .models import Hero, Measurement, MeasurementKind, Team
-from .test_projection import (
+from .schemas import (
     HeroConverted,
     HeroPublic,
     HeroPublicWithTeam,
@@ -35,8 +35,8 @@ from .test_projection import (
     TeamPublic,
     TeamPublicWithHeroes,
     TeamRoster,
-    seed,
 )
+from .support.seeds import teams_heroes_and_items as seed
 
 
 class HeroAliased(SQLModel):

@@ -6,7 +6,6 @@ the Reader and its JSON path, pages and streams."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -34,13 +33,6 @@ from .relations_models import (
     TeamWithPowerfulHeroes,
     metadata,
 )
-
-
-@pytest.fixture
-async def rdb(databases) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
-    database = await databases.open(metadata)
-    yield database
-    await databases.empty(database)
 
 
 async def seed(db: Database) -> dict[str, int]:

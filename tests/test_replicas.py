@@ -18,9 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel_async import ConfigurationError, Database, ReadOnlyError, Repository
 
 from .models import Hero, metadata
-from .pg_cluster import Replica, pg_primary_url, pg_replica
-
-__all__ = ["pg_primary_url", "pg_replica"]  # fixtures used here
+from .support.databases import Databases
+from .support.pg_cluster import Replica
 
 REPLICATION_WAIT = 10.0  # seconds: a bound on replica lag on this machine, not a measurement
 #: A replica at a port where nothing listens (the harness never starts one there).
@@ -67,9 +66,7 @@ async def db(
         pg_primary_url, metadata=metadata, replicas=[pg_replica.url], replica_retry_after=0.2
     )
     yield database
-    async with database.engine.begin() as connection:
-        for table in reversed(metadata.sorted_tables):
-            await connection.execute(table.delete())
+    await Databases.empty(database)
     await database.dispose()
 
 

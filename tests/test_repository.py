@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-import sqlalchemy as sa
 from pydantic import ValidationError
 
 from sqlmodel_async import Database, InvalidDataError, NotFoundError, Repository
 
 from .models import Hero, HeroCreate, HeroUpdate, Team
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """The SQL statements sent to the database inside the block."""
-    seen: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        if statement != "BEGIN":  # SQLite's explicit BEGIN (other drivers send it unseen)
-            seen.append(statement)
-
-    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+from .support.recorders import queries
 
 
 async def add_heroes(db: Database, *ids: int) -> None:
@@ -66,7 +48,7 @@ async def test_list_orders_by_primary_key_by_default(db: Database) -> None:
     await add_heroes(db, 3, 1, 2)
     async with db.session() as session:
         heroes = Repository(Hero, session)
-        with statements(db) as sent:
+        with queries(db) as sent:
             listed = await heroes.list()
         assert [h.id for h in listed] == [1, 2, 3]
         assert "ORDER BY" in sent[0]
@@ -89,14 +71,14 @@ async def test_unknown_filter_column_is_refused(db: Database) -> None:
             await Repository(Hero, session).first(nope=1)
 
 
-# --- get_many (S8) --------------------------------------------------------------------------
+# --- get_many -------------------------------------------------------------------------------
 
 
 async def test_get_many_one_round_trip_in_input_order(db: Database) -> None:
     await add_heroes(db, 1, 2, 3, 4, 5)
     async with db.session() as session:
         heroes = Repository(Hero, session)
-        with statements(db) as sent:
+        with queries(db) as sent:
             found = await heroes.get_many([4, 1, 5, 1, 3])
         assert [h.id for h in found] == [4, 1, 5, 1, 3]
         assert len(sent) == 1
@@ -120,7 +102,7 @@ async def test_get_many_100k_keys_within_the_parameter_limit(db: Database) -> No
     await add_heroes(db, 1, 2, 3)
     keys = [*range(100_000, 0, -1)]
     async with db.session() as session:
-        with statements(db) as sent:
+        with queries(db) as sent:
             found = await Repository(Hero, session).get_many(keys, missing="skip")
     assert [h.id for h in found] == [3, 2, 1]
     if db.backend.has_array_any:
@@ -254,7 +236,7 @@ async def test_get_with_lock_reads_fresh_and_locks_the_row(db: Database) -> None
         async with db.transaction() as other:  # a concurrent writer commits a change
             (await Repository(Hero, other).get_one(1)).age = 99
         assert (await heroes.get_one(1)).age == 1  # a plain get answers from the map
-        with statements(db) as sent:
+        with queries(db) as sent:
             locked = await heroes.get_one(1, lock=True)
         assert locked is stale and locked.age == 99  # refreshed in place
         if db.backend.name != "sqlite":  # SQLite has no row locks (whole-database writes)

@@ -22,13 +22,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel_async import Database, DuplicateKeyError, Repository, TransientError, is_transient
 
 from .models import Hero
+from .support.backends import only
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def only(db: Database, *names: str) -> None:
-    if db.backend.name not in names:
-        pytest.skip(f"not applicable to {db.backend.name}")
 
 
 def sqlstate(error: BaseException) -> str | None:

@@ -1,4 +1,4 @@
-"""Each seed pitfall of SPEC S2-S8 and S23, run as the seed wrote it (it fails), next to
+"""Each pitfall of the seed's snippets, run as the seed wrote it (it fails), next to
 the library call that replaces it (it works). Every test runs on all three backends."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlmodel_async import (
 )
 
 from .models import Hero, Team, metadata
-from .test_repository import statements
+from .support.recorders import queries
 
 # The seed's gather on one session leaves a driver coroutine behind; it is collected later,
 # during whichever test runs next.
@@ -43,7 +43,7 @@ async def add_team_with_heroes(db: Database) -> tuple[int, int]:
         return team.id, a.id
 
 
-# --- S5 -------------------------------------------------------------------------------------
+# --- the seed's CRUD calls ------------------------------------------------------------------
 
 
 async def test_exec_first_without_awaiting_the_result(db: Database) -> None:
@@ -91,7 +91,7 @@ async def test_setattr_from_a_dict_lets_the_client_change_the_key(db: Database) 
 
 async def test_lists_without_order_by(db: Database) -> None:
     async with db.session() as session:
-        with statements(db) as sent:
+        with queries(db) as sent:
             await session.exec(select(Hero).offset(0).limit(100))  # the seed's get_heroes
             await Repository(Hero, session).list(offset=0, limit=100)  # ours
     seed_sql, our_sql = sent
@@ -99,7 +99,7 @@ async def test_lists_without_order_by(db: Database) -> None:
     assert "ORDER BY t_hero.id" in our_sql
 
 
-# --- S2 -------------------------------------------------------------------------------------
+# --- session set-up -------------------------------------------------------------------------
 
 
 async def test_sessionmaker_with_sqlalchemys_async_session_has_no_exec(db: Database) -> None:
@@ -112,7 +112,7 @@ async def test_sessionmaker_with_sqlalchemys_async_session_has_no_exec(db: Datab
         assert (await session.exec(select(Hero))).all() == []
 
 
-# --- S6 -------------------------------------------------------------------------------------
+# --- read-only sessions ---------------------------------------------------------------------
 
 
 async def test_read_committed_is_not_read_only(db: Database) -> None:
@@ -137,7 +137,7 @@ async def test_read_committed_is_not_read_only(db: Database) -> None:
         assert await Repository(Hero, session).count(name="Refused") == 0
 
 
-# --- S7 -------------------------------------------------------------------------------------
+# --- loading relationships ------------------------------------------------------------------
 
 
 async def test_joinedload_collection_without_unique(db: Database) -> None:
@@ -180,7 +180,7 @@ async def test_session_get_ignores_options_for_loaded_objects(db: Database) -> N
         assert len(team.heroes) == 2
 
 
-# --- S8 -------------------------------------------------------------------------------------
+# --- concurrent reads on one session --------------------------------------------------------
 
 
 async def test_gather_on_one_session_is_not_concurrent(db: Database) -> None:
@@ -188,7 +188,7 @@ async def test_gather_on_one_session_is_not_concurrent(db: Database) -> None:
     async with db.session() as session:
         ids = [h.id for h in await Repository(Hero, session).list()]
     async with AsyncSession(db.engine) as session:  # the seed's get_multiple_heroes_async
-        with statements(db) as sent:
+        with queries(db) as sent:
             results: list[Any] = await asyncio.gather(
                 *(session.get(Hero, i) for i in ids), return_exceptions=True
             )
@@ -198,13 +198,13 @@ async def test_gather_on_one_session_is_not_concurrent(db: Database) -> None:
         else:  # or it ran the queries one after another: N round trips
             assert len(sent) == len(ids)
     async with db.session() as session:
-        with statements(db) as sent:
+        with queries(db) as sent:
             heroes = await Repository(Hero, session).get_many(ids)
         assert [h.id for h in heroes] == ids
         assert len(sent) == 1
 
 
-# --- S23 ------------------------------------------------------------------------------------
+# --- explicit transactions and savepoints ---------------------------------------------------
 
 
 async def test_begin_after_autobegin(db: Database) -> None:
@@ -252,7 +252,7 @@ async def test_sqlite_savepoints_need_the_driver_transaction_handling_off(
             assert await Repository(Hero, session).count() == 0
 
 
-# --- S1 -------------------------------------------------------------------------------------
+# --- engine set-up --------------------------------------------------------------------------
 
 
 def test_pool_options_passed_blindly() -> None:

@@ -4,9 +4,6 @@ refused write that leaves the caller's transaction and its earlier work intact."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-
 import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -21,31 +18,8 @@ from sqlmodel_async import (
     Repository,
 )
 
-from .write_models import Author, Book, BookTag, Counter, Fan, Tag, metadata
-
-
-@pytest.fixture
-async def wdb(databases) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
-    database = await databases.open(metadata)
-    yield database
-    await databases.empty(database)
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """Every statement sent inside the block, SAVEPOINTs included (SQLite's explicit BEGIN,
-    or BEGIN IMMEDIATE, left out: the other drivers send theirs unseen)."""
-    seen: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE"):
-            seen.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+from .support.recorders import queries, sent
+from .write_models import Author, Book, BookTag, Counter, Fan, Tag
 
 
 def savepoints(db: Database, writes: int = 1) -> int:
@@ -63,7 +37,7 @@ def update_statements(db: Database) -> int:
 
 async def test_create_is_one_insert_with_the_databases_values(wdb: Database) -> None:
     async with wdb.transaction() as session:
-        with statements(wdb) as seen:
+        with sent(wdb) as seen:
             counter = await Repository(Counter, session).create({"label": "a"})
         assert len(seen) == 1 and seen[0].startswith("INSERT"), seen
         # the key, the server default and the version came back with the row
@@ -97,7 +71,7 @@ async def test_update_is_one_statement_without_a_read(wdb: Database) -> None:
     async with wdb.transaction() as session:
         counter = await Repository(Counter, session).create({"label": "a"})
     async with wdb.transaction() as session:
-        with statements(wdb) as seen:
+        with sent(wdb) as seen:
             updated = await Repository(Counter, session).update(counter.id, {"hits": "7"})
         assert len(seen) == update_statements(wdb), seen
         assert seen[0].startswith("UPDATE")
@@ -116,10 +90,10 @@ async def test_delete_is_one_statement_without_a_read(wdb: Database) -> None:
         fan = await Repository(Fan, session).create({"name": "x"})
     async with wdb.transaction() as session:
         fans = Repository(Fan, session)
-        with statements(wdb) as seen:
+        with sent(wdb) as seen:
             assert await fans.delete(fan.id) is True
         assert len(seen) == 1 and seen[0].startswith("DELETE"), seen
-        with statements(wdb) as seen:
+        with sent(wdb) as seen:
             assert await fans.delete(fan.id) is False
         assert len(seen) == 1 + savepoints(wdb), seen
 
@@ -129,9 +103,9 @@ async def test_savepoint_only_where_earlier_work_is_at_stake(wdb: Database) -> N
     only, always under the same name (prepared once)."""
     async with wdb.transaction() as session:
         fans = Repository(Fan, session)
-        with statements(wdb) as first:
+        with sent(wdb) as first:
             a = await fans.create({"name": "a"})
-        with statements(wdb) as later:
+        with sent(wdb) as later:
             await fans.create({"name": "b"})
             await fans.update(a.id, {"age": 3})
             await fans.delete(a.id)
@@ -303,7 +277,7 @@ async def test_composite_keys_update_and_delete(wdb: Database) -> None:
     book_id, tag_id = await _link(wdb)
     async with wdb.transaction() as session:
         links = Repository(BookTag, session)
-        with statements(wdb) as seen:
+        with sent(wdb) as seen:
             updated = await links.update((book_id, tag_id), {"note": "x"})
         assert len(seen) == update_statements(wdb)
         assert updated.note == "x"
@@ -345,6 +319,6 @@ async def test_postgresql_writes_go_to_the_driver_inside_the_sessions_transactio
         await session.rollback()
     async with wdb.session() as session:
         assert await Repository(Fan, session).count() == 0
-    with statements(wdb):  # a listener: SQLAlchemy's path, so it sees every statement
+    with queries(wdb):  # a listener: SQLAlchemy's path, so it sees every statement
         async with wdb.session() as session:
             assert (await Channel.open(session, wdb.backend, sa.inspect(Fan)))._raw is None

@@ -1,48 +1,31 @@
-"""stream() and stream_rows() (S16) and the NDJSON / CSV encoders, on every backend."""
+"""stream() and stream_rows() and the NDJSON / CSV encoders, on every backend."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sqlmodel_async import Database, Repository, encode_csv, encode_ndjson
 
 from .models import Hero
-from .test_pagination import ids_in_order, insert_heroes
-
-
-@contextmanager
-def count_selects(db: Database) -> Iterator[list[str]]:
-    """The SELECT statements the engine runs inside the block."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+from .support.recorders import queries
+from .support.seeds import ids_in_order, insert_heroes
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, 100, 250, 251, 1000])
 async def test_stream_yields_every_row_once_in_order(db: Database, batch_size: int) -> None:
     await insert_heroes(db, 250)
     async with db.session() as session:
-        with count_selects(db) as selects:
+        with queries(db, starting="SELECT") as selects:
             heroes = Repository(Hero, session)
             streamed = [hero.id async for hero in heroes.stream(batch_size=batch_size)]
         reference = await ids_in_order(session, [])
@@ -105,7 +88,7 @@ async def test_streamed_instance_is_saved_through_another_session(db: Database) 
     assert len(powers) == 30 and all(power >= 100 for power in powers)
 
 
-# The seed's S16 loop, verbatim but for the model: OFFSET batches with no ORDER BY.
+# The seed's streaming loop, verbatim but for the model: OFFSET batches with no ORDER BY.
 async def seed_stream_heroes_async(
     session: AsyncSession, batch_size: int = 100
 ) -> AsyncIterator[Hero]:

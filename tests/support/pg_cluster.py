@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from .backends import IN_CI, SERVER_URLS
+from .backends import SERVER_URLS, reachable
+from .backends import unavailable as _unavailable
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -42,9 +43,7 @@ class HarnessError(RuntimeError):
 
 def unavailable(message: str) -> None:
     """Skip locally, fail in CI: nothing is skipped silently there."""
-    if IN_CI:
-        pytest.fail(f"{message} (CI runs the replica and PgBouncer tests)")
-    pytest.skip(message)
+    _unavailable(message, "CI runs the replica and PgBouncer tests")
 
 
 def free_port() -> int:
@@ -301,9 +300,7 @@ def stop_pgbouncer(bouncer: Bouncer) -> None:
 
 def _primary_url() -> URL:
     url = make_url(SERVER_URLS["postgresql"])
-    with contextlib.suppress(OSError), socket.create_connection(
-        (url.host or "127.0.0.1", url.port or 5432), 2
-    ):
+    if reachable(url, default_port=5432):
         return url
     unavailable(f"PostgreSQL is not reachable at {url.render_as_string()}")
     raise AssertionError("unreachable")
