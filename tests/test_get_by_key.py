@@ -4,7 +4,6 @@ that leaves the transaction's later work exactly as it was."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -12,20 +11,13 @@ import sqlalchemy as sa
 
 from sqlmodel_async import Database, Repository
 
-from .write_models import Counter, Fan, Mood, Reading, metadata
+from .write_models import Counter, Fan, Mood, Reading
 
 
-@pytest.fixture
-async def kdb(databases) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
-    database = await databases.open(metadata)
-    yield database
-    await databases.empty(database)
-
-
-async def test_get_gives_the_sessions_instance_with_the_databases_values(kdb: Database) -> None:
-    async with kdb.transaction() as session:
+async def test_get_gives_the_sessions_instance_with_the_databases_values(wdb: Database) -> None:
+    async with wdb.transaction() as session:
         counter = await Repository(Counter, session).create({"label": "a"})
-    async with kdb.session() as session:
+    async with wdb.session() as session:
         counters = Repository(Counter, session)
         found = await counters.get(counter.id)
         assert found is not None
@@ -37,14 +29,14 @@ async def test_get_gives_the_sessions_instance_with_the_databases_values(kdb: Da
         assert await counters.get(counter.id + 1000) is None
         found.hits = 5  # an ordinary ORM instance: changes flush and commit
         await session.commit()
-    async with kdb.session() as session:
+    async with wdb.session() as session:
         again = await Repository(Counter, session).get(counter.id)
         assert again is not None and (again.hits, again.version) == (5, 2)
 
 
-async def test_get_sees_pending_changes_of_the_session(kdb: Database) -> None:
+async def test_get_sees_pending_changes_of_the_session(wdb: Database) -> None:
     """Pending objects are flushed first (autoflush), as for any ORM read."""
-    async with kdb.transaction() as session:
+    async with wdb.transaction() as session:
         fan = Fan(name="pending")
         session.add(fan)
         await session.flush()
@@ -53,51 +45,51 @@ async def test_get_sees_pending_changes_of_the_session(kdb: Database) -> None:
         assert found is fan and found.age == 40
 
 
-async def test_a_first_read_before_begin_leaves_the_transaction_whole(kdb: Database) -> None:
+async def test_a_first_read_before_begin_leaves_the_transaction_whole(wdb: Database) -> None:
     """On PostgreSQL the first read of a READ COMMITTED transaction runs before BEGIN;
     the writes after it are still one transaction that a rollback undoes."""
-    async with kdb.transaction() as session:
+    async with wdb.transaction() as session:
         kept = await Repository(Fan, session).create({"name": "kept"})
-    async with kdb.session() as session:
+    async with wdb.session() as session:
         fans = Repository(Fan, session)
         found = await fans.get(kept.id)
         assert found is not None
-        if kdb.backend.name == "postgresql":
+        if wdb.backend.name == "postgresql":
             connection = await session.connection()
             adapter = (await connection.get_raw_connection()).dbapi_connection
             assert adapter._transaction is None  # type: ignore[attr-defined]
         await fans.update(kept.id, {"age": 1})
         await fans.create({"name": "gone"})
         await session.rollback()
-    async with kdb.session() as session:
+    async with wdb.session() as session:
         rows = [(fan.name, fan.age) for fan in await Repository(Fan, session).list()]
     assert rows == [("kept", None)]
 
 
 async def test_a_read_in_a_stricter_isolation_stays_inside_the_transaction(
-    kdb: Database,
+    wdb: Database,
 ) -> None:
     """REPEATABLE READ takes its snapshot at the first statement: that read must be in
     the transaction, so a row written after it by another transaction stays unseen."""
-    async with kdb.transaction() as session:
+    async with wdb.transaction() as session:
         first = await Repository(Fan, session).create({"name": "first"})
         second = await Repository(Fan, session).create({"name": "second"})
-    if kdb.backend.name == "sqlite":
+    if wdb.backend.name == "sqlite":
         pytest.skip("SQLite has one isolation level: serialisable")
-    async with kdb.session() as session:
+    async with wdb.session() as session:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         fans = Repository(Fan, session)
         assert await fans.get(first.id) is not None
-        async with kdb.transaction() as other:
+        async with wdb.transaction() as other:
             await Repository(Fan, other).update(second.id, {"age": 7})
         seen = await fans.get(second.id)
         assert seen is not None and seen.age is None
 
 
-async def test_converted_columns_come_back_as_the_model_holds_them(kdb: Database) -> None:
+async def test_converted_columns_come_back_as_the_model_holds_them(wdb: Database) -> None:
     """Decimal, JSON, enum, float and timestamp columns: the same values and types through
     create, update and get as through the ORM's own load."""
-    async with kdb.transaction() as session:
+    async with wdb.transaction() as session:
         readings = Repository(Reading, session)
         made = await readings.create(
             {"amount": Decimal("12.3400"), "payload": {"a": [1, 2]}, "mood": Mood.loud}
@@ -106,11 +98,11 @@ async def test_converted_columns_come_back_as_the_model_holds_them(kdb: Database
     assert (made.mood, made.payload) == (Mood.loud, {"a": [1, 2]})
     assert changed.amount == Decimal("0.5000") and isinstance(changed.amount, Decimal)
     assert changed.ratio == 2.0 and isinstance(changed.ratio, float)
-    async with kdb.session() as session:
+    async with wdb.session() as session:
         found = await Repository(Reading, session).get(made.id)
         loaded = (await Repository(Reading, session).list())[0]
     assert found is not None and found is loaded
-    async with kdb.session() as session:
+    async with wdb.session() as session:
         orm = await session.get(Reading, made.id)
     assert orm is not None
     assert found.model_dump() == orm.model_dump()
