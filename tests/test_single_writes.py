@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sqlmodel_async import (
     ConcurrentUpdateError,
@@ -19,7 +19,7 @@ from sqlmodel_async import (
 )
 
 from .support.recorders import queries, sent
-from .write_models import Author, Book, BookTag, Counter, Fan, Tag
+from .write_models import Author, Badge, Book, BookTag, Counter, Fan, Tag
 
 
 def savepoints(db: Database, writes: int = 1) -> int:
@@ -322,3 +322,23 @@ async def test_postgresql_writes_go_to_the_driver_inside_the_sessions_transactio
     with queries(wdb):  # a listener: SQLAlchemy's path, so it sees every statement
         async with wdb.session() as session:
             assert (await Channel.open(session, wdb.backend, sa.inspect(Fan)))._raw is None
+
+
+async def test_created_values_are_validated_as_the_model_validates(wdb: Database) -> None:
+    """A mapping is validated with the model's field types and its own validators; a
+    refusal is pydantic's ValidationError titled with the model's name; a Create schema
+    gets the model's defaults for the fields it does not have."""
+    async with wdb.transaction() as session:
+        badge = await Repository(Badge, session).create({"code": "  ab "})
+        assert badge.code == "AB"
+        counter = await Repository(Counter, session).create({"label": "v", "hits": "3"})
+        assert counter.hits == 3
+        with pytest.raises(ValidationError) as refused:
+            await Repository(Counter, session).create({"label": "w", "hits": "many"})
+        assert refused.value.title == "Counter"
+
+        class CounterCreate(BaseModel):
+            label: str
+
+        made = await Repository(Counter, session).create(CounterCreate(label="x"))
+        assert (made.hits, made.version, made.kind) == (0, 1, "plain")

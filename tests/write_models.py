@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import field_validator
 from sqlalchemy.orm import registry
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -135,3 +136,17 @@ class Reading(WBase, table=True):
         default_factory=lambda: datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
         sa_type=sa.DateTime(timezone=True),
     )
+
+
+class Badge(WBase, table=True):
+    """A model with a validator of its own: a write validates through the model."""
+
+    __tablename__ = "w_badge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str
+
+    @field_validator("code")
+    @classmethod
+    def upper(cls, value: str) -> str:
+        return value.strip().upper()

@@ -15,20 +15,18 @@ with its earlier work intact (_write_guard.py says how, per backend).
 from __future__ import annotations
 
 import builtins
-import copy
-from collections.abc import Awaitable, Callable, Mapping
-from functools import cache
-from types import SimpleNamespace
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import exc as orm_exc
 
 from . import _session_sync as session_sync
 from ._channel import Channel
 from ._repository_base import Filter, ModelT, RepositoryBase
+from ._row_values import insert_values, new_row_values, validated_values
 from ._write_errors import translated
 from ._write_guard import guarded
 from ._write_statements import (
@@ -57,23 +55,18 @@ class WriteMethods(RepositoryBase[ModelT]):
         """Insert one row from a model instance, a Create schema or a mapping: one
         INSERT ... RETURNING. The returned instance has the database's values (key,
         server defaults, version) and is persistent in the session. Not committed."""
+        meta = self._meta
+        instance: ModelT | None
         if isinstance(data, self.model):
             instance = data
             if not sa.inspect(instance).transient or self._has_related(instance):
                 # Already in a session, or with related instances to save along: the
                 # unit of work's job.
                 return await self._create_through_orm(instance)
-        elif isinstance(data, BaseModel):
-            # The schema validated its fields already: build, do not validate again.
-            values = data.model_dump()
-            self._check_fields(values)
-            instance = self.model(**values)
+            values = insert_values(meta, instance.__dict__)
         else:
-            values = dict(data)
-            self._check_fields(values)
-            instance = self._validate(values)
-        meta = self._meta
-        values = self._insert_values(instance)
+            self._check_fields(type(data).model_fields if isinstance(data, BaseModel) else data)
+            values, instance = new_row_values(self.model, meta, data)
         parameters = {value_bind(name): value for name, value in values.items()}
         await self._autoflush()
 
@@ -86,8 +79,9 @@ class WriteMethods(RepositoryBase[ModelT]):
             return (await channel.rows(select_statement(meta, False), key))[0]
 
         row = await self._guarded(insert, values)
-        session_sync.attach(self.session, meta, instance, row)
-        return instance
+        if instance is None:  # made as the ORM makes an instance it loads, from the row
+            instance = self._mapper.class_manager.new_instance()
+        return session_sync.attach(self.session, meta, instance, row)  # type: ignore[no-any-return]
 
     async def update(self, key: Any, data: BaseModel | Mapping[str, Any]) -> ModelT:
         """Partial update: only the fields present in `data` change (an Update schema's
@@ -110,7 +104,7 @@ class WriteMethods(RepositoryBase[ModelT]):
                 )
         expected = values.pop(meta.version_name, None) if meta.version_name else None
         if not isinstance(data, BaseModel):
-            values = self._validated_values(values)
+            values = validated_values(self.model, values)
         await self._autoflush()
         existing = session_sync.in_session(self.session, meta, key_values)
         if expected is None and meta.version_name and existing is not None:
@@ -198,7 +192,7 @@ class WriteMethods(RepositoryBase[ModelT]):
                     f"update_where() cannot set {name!r}: the primary key and the version "
                     "are not set by filter", column=name,
                 )
-        validated = self._validated_values(given)
+        validated = validated_values(self.model, given)
         clauses = self._clauses("update_where", filters, equals, all)
         setting: dict[Any, Any] = {meta.column(name): value for name, value in validated.items()}
         if meta.version_name is not None and meta.version_bumped:
@@ -262,23 +256,6 @@ class WriteMethods(RepositoryBase[ModelT]):
     @staticmethod
     def _returning(channel: Channel, backend_has: bool, dialect_flag: str) -> bool:
         return backend_has and bool(getattr(channel.dialect, dialect_flag, False))
-
-    def _insert_values(self, instance: ModelT) -> dict[str, Any]:
-        """The instance's column values to insert; a None the database fills in (a
-        generated key, a server default) is left out, as the ORM leaves it out."""
-        meta = self._meta
-        values = {}
-        for name, column in zip(meta.names, meta.columns, strict=True):
-            value = getattr(instance, name, None)
-            if value is None:
-                if name == meta.version_name and meta.version_bumped:
-                    value = 1
-                elif column.primary_key or column.server_default is not None or (
-                    column.default is not None
-                ):
-                    continue
-            values[name] = value
-        return values
 
     def _has_related(self, instance: ModelT) -> bool:
         state = sa.inspect(instance)
@@ -371,33 +348,9 @@ class WriteMethods(RepositoryBase[ModelT]):
         instance = self._mapper.class_manager.new_instance()
         return session_sync.attach(self.session, meta, instance, row)  # type: ignore[no-any-return]
 
-    def _validate(self, values: dict[str, Any]) -> ModelT:
-        # Validated from attributes, not from the dict: SQLModel reads relationships off the
-        # input with getattr(), so a relationship named `items` would get dict.items.
-        return self.model.model_validate(SimpleNamespace(**values), from_attributes=True)
-
-    def _validated_values(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Some of the model's fields, validated and coerced through the model's own field
-        types (pydantic's ValidationError, as for a whole instance)."""
-        validated = _partial_model(self.model).model_validate(values)
-        return {name: getattr(validated, name) for name in values}
-
-    def _check_fields(self, values: Mapping[str, Any]) -> None:
+    def _check_fields(self, values: Iterable[str]) -> None:
         unknown = sorted(set(values) - set(self._mapper.columns.keys()))
         if unknown:
             raise InvalidDataError(
                 f"{self.model.__name__} has no field(s) {', '.join(unknown)}", column=unknown[0]
             )
-
-
-@cache
-def _partial_model(model: type[Any]) -> type[BaseModel]:
-    """A pydantic model with the table model's fields, none required: validates the
-    fields an update gives, and only those."""
-    fields: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        optional = copy.copy(info)
-        optional.default = None
-        optional.default_factory = None
-        fields[name] = (info.annotation, optional)
-    return create_model(f"{model.__name__}Values", **fields)
