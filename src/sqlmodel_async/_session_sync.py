@@ -84,7 +84,9 @@ def attach(
 ) -> Any:
     """`instance` (transient) with the row's values, persistent in `session`: `new` for a
     row this transaction wrote, else a row it read."""
-    sync(instance, meta, row)
+    # Straight into the instance's dict, as the ORM fills an instance it loads: becoming
+    # detached commits them all at once (a value at a time costs an event dispatch each).
+    instance.__dict__.update(zip(meta.names, meta.values(row), strict=True))
     make_transient_to_detached(instance)
     identity = sa.inspect(instance).key
     existing = session.identity_map.get(identity)
