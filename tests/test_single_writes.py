@@ -342,3 +342,27 @@ async def test_created_values_are_validated_as_the_model_validates(wdb: Database
 
         made = await Repository(Counter, session).create(CounterCreate(label="x"))
         assert (made.hits, made.version, made.kind) == (0, 1, "plain")
+
+
+async def test_single_writes_and_bulk_calls_share_one_savepoint(wdb: Database) -> None:
+    """Writes and bulk calls take turns in one transaction, some refused: each refusal
+    undoes only itself, whichever kind came before it."""
+    async with wdb.transaction() as session:
+        fans = Repository(Fan, session)
+        await fans.create({"name": "a"})
+        await fans.create_many([{"name": "b"}, {"name": "c"}])
+        await fans.create({"name": "d"})
+        with pytest.raises(DuplicateKeyError):
+            await fans.create_many([{"name": "e"}, {"name": "a"}])
+        await fans.create_many([{"name": "f"}])
+        with pytest.raises(DuplicateKeyError):
+            await fans.create({"name": "f"})
+        c, d = await fans.first(name="c"), await fans.first(name="d")
+        assert c is not None and d is not None
+        await fans.update_many([{"id": c.id, "age": 5}])
+        with pytest.raises(DuplicateKeyError):
+            await fans.update_many([{"id": d.id, "name": "a"}])
+        await fans.create({"name": "g"})
+    async with wdb.session() as session:
+        rows = sorted((f.name, f.age) for f in await Repository(Fan, session).list())
+    assert rows == [("a", None), ("b", None), ("c", 5), ("d", None), ("f", None), ("g", None)]

@@ -114,8 +114,8 @@ class CopyPath:
         if not self._begun:
             # The driver begins its transaction at the first statement SQLAlchemy sends;
             # COPY goes to the driver directly, so make sure that BEGIN has happened.
-            if not self.scope.savepoint:
-                await connection.exec_driver_sql("SELECT 1")
+            if not self.scope.savepoint and self.scope.channel is not None:
+                await self.scope.channel.begin()
             self._begun = True
         raw = (await connection.get_raw_connection()).driver_connection
         assert raw is not None

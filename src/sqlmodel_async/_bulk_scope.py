@@ -21,27 +21,31 @@ import contextlib
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import attributes
+from sqlalchemy.orm import Mapper, attributes
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ._channel import Channel
+from ._savepoint import rollback_to_savepoint, set_savepoint
+from .dialects import Backend
 from .errors import TransientError
 
-#: The one savepoint name bulk calls use (a call never nests inside another).
-SAVEPOINT = "sqlmodel_async_bulk"
-_BEGIN = f"SAVEPOINT {SAVEPOINT}"
-_RELEASE = f"RELEASE SAVEPOINT {SAVEPOINT}"
-_ROLLBACK = f"ROLLBACK TO SAVEPOINT {SAVEPOINT}"
 _UNLOADED = object()
 
 
 class BulkScope:
     """The connection of one bulk call, and what to undo in the session if it fails."""
 
-    __slots__ = ("_gone", "_restore", "connection", "savepoint", "session")
+    __slots__ = (
+        "_gone", "_restore", "backend", "channel", "connection", "mapper", "savepoint", "session"
+    )
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, backend: Backend, mapper: Mapper[Any]) -> None:
         self.session = session
+        self.backend = backend
+        self.mapper = mapper
         self.connection: AsyncConnection | None = None
+        #: The connection's way to the driver (set with `connection`).
+        self.channel: Channel | None = None
         self.savepoint = False
         #: (instance, its committed values before the call changed them) for the objects
         #: of the session that took the call's values.
@@ -60,9 +64,10 @@ class BulkScope:
             if session.new or session.deleted or session.identity_map.check_modified():
                 await session.flush()
             at_stake = session.in_transaction() or bool(session.identity_map)
-            connection = await session.connection()
+            channel = self.channel = await Channel.open(session, self.backend, self.mapper)
+            connection = channel.connection
             if at_stake:
-                await connection.exec_driver_sql(_BEGIN)
+                await set_savepoint(channel)
                 self.savepoint = True
             self.connection = connection
         return connection
@@ -82,9 +87,6 @@ class BulkScope:
         self._gone.extend(instances)
 
     async def commit(self) -> None:
-        if self.savepoint:
-            assert self.connection is not None
-            await self.connection.exec_driver_sql(_RELEASE)
         session = self.session
         for instance in self._gone:
             if instance in session:
@@ -101,12 +103,11 @@ class BulkScope:
                     attributes.set_committed_value(instance, name, value)
             if unloaded and instance in self.session:
                 self.session.expire(instance, unloaded)
-        if self.connection is None:
+        if self.channel is None:
             return
         if self.savepoint and not isinstance(error, TransientError):
             try:
-                await self.connection.exec_driver_sql(_ROLLBACK)
-                await self.connection.exec_driver_sql(_RELEASE)
+                await rollback_to_savepoint(self.channel)
                 return
             except Exception:  # the transaction is gone (a deadlock on MariaDB): all of it
                 pass

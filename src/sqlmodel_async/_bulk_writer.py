@@ -45,7 +45,7 @@ class WriterBase(Generic[ModelT]):
         self.backend = backend
         self.plan: TablePlan = plan_for(model)
         self.key = key if key is not None else PrimaryKey(model)
-        self.scope = BulkScope(session)
+        self.scope = BulkScope(session, backend, sa.inspect(model))
         self.copy = CopyPath(self.plan, backend, self.scope, self._run, self._translated)
         self._sql: StatementBuilder | None = None
 
@@ -103,8 +103,13 @@ class WriterBase(Generic[ModelT]):
             raise self._translated(error) from error
 
     async def _run_driver(self, connection: AsyncConnection, statement: str, params: Any) -> Any:
+        """A statement compiled for the driver: rows (or SQLAlchemy's result, where the
+        driver's own path is not taken; see _channel.py)."""
         await self.copy.done()
+        channel = self.scope.channel
         try:
+            if channel is not None and channel.connection is connection:
+                return await channel.driver_sql(statement, params)
             return await connection.exec_driver_sql(statement, params)
         except sa_exc.DBAPIError as error:
             raise self._translated(error) from error

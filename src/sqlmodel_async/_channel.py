@@ -241,6 +241,25 @@ class Channel:
             raise await self._driver_error(error, prepared.sql, arguments) from error
         return prepared.rows(rows)
 
+    async def driver_sql(self, sql: str, parameters: Any) -> Any:
+        """SQL compiled for the driver, run once with `parameters` (a tuple): its rows on
+        the driver's own path, else SQLAlchemy's result (several parameter sets too)."""
+        if self._raw is None or not isinstance(parameters, tuple):
+            return await self.connection.exec_driver_sql(sql, parameters)
+        await self._begin()
+        try:
+            return await self._raw.driver_connection.fetch(sql, *parameters)
+        except Exception as error:
+            raise await self._driver_error(error, sql, list(parameters)) from error
+
+    async def begin(self) -> None:
+        """Make sure the transaction has begun on the database (before sending something
+        around SQLAlchemy, such as a COPY)."""
+        if self._raw is None:
+            await self.connection.exec_driver_sql("SELECT 1")
+        else:
+            await self._begin()
+
     async def count(self, written: WriteStatement, parameters: Mapping[str, Any]) -> int:
         """The number of rows the statement wrote (or matched)."""
         prepared = self._prepared(written)

@@ -116,11 +116,11 @@ class Backend:
     #: is read back by key after the write (the next best thing: no read before it).
     insert_returning: bool = True
     update_returning: bool = True
-    #: The savepoint a single-row write runs in when its transaction already did work and
-    #: a refused statement would take that work with it (PostgreSQL aborts the whole
-    #: transaction on any error). A fixed name, so the driver prepares it once. None where
-    #: a refused statement undoes only itself (SQLite, InnoDB): no savepoint is needed.
-    write_savepoint: str | None = None
+    #: Whether a single-row write runs after a savepoint when its transaction already did
+    #: work: a refused statement would take that work with it (PostgreSQL aborts the whole
+    #: transaction on any error). False where a refused statement undoes only itself
+    #: (SQLite, InnoDB).
+    write_savepoint: bool = False
     #: A plain read by key that is the first statement of a READ COMMITTED transaction
     #: may be sent before BEGIN (its snapshot is its own either way); see
     #: _write_statements.Channel.read.
@@ -346,7 +346,7 @@ POSTGRESQL = Backend(
     bulk_arrays=True,
     bulk_copy=True,
     direct_writes=True,
-    write_savepoint="sqlmodel_async_write",
+    write_savepoint=True,
     read_before_begin=True,
     result_type_codes=((sa.Float, 701), (sa.Numeric, 1700)),
     bulk_lock_order=True,
