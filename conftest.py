@@ -5,6 +5,12 @@ modules marked slow or subprocess here.
 
 from __future__ import annotations
 
+# The drivers are imported before any test runs: pytester (the plugin tests) drops the
+# modules a test imported when the test ends, and a C extension such as asyncpg's
+# protocol, imported a second time in one process, crashes it at the next connection.
+import aiosqlite  # noqa: F401
+import asyncmy  # noqa: F401
+import asyncpg  # noqa: F401
 import pytest
 
 #: The suite's fixtures: the backends and their Databases, and the PostgreSQL replica and
