@@ -1,4 +1,4 @@
-"""GET /heroes/paginated, /heroes/cursor, /heroes/export (API.md section 2, S15, S16)."""
+"""GET /heroes/paginated, /heroes/cursor, /heroes/export."""
 
 from __future__ import annotations
 

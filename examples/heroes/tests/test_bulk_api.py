@@ -1,4 +1,4 @@
-"""POST/PUT/PATCH /heroes/bulk and POST /heroes/bulk-delete (API.md section 2, S9-S12)."""
+"""POST/PUT/PATCH /heroes/bulk and POST /heroes/bulk-delete."""
 
 from __future__ import annotations
 
