@@ -5,7 +5,7 @@ the schema and the field."""
 from __future__ import annotations
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from sqlmodel_async.fastapi import check_response_models
 
@@ -59,3 +59,16 @@ def test_a_schema_that_cannot_be_read_fails_at_start_up() -> None:
 
 def test_schemas_of_no_table_are_left_alone() -> None:
     assert check_response_models(app_with(HeroPublic, dict[str, int])) == []
+
+
+def test_the_routes_of_included_routers_are_checked() -> None:
+    router = APIRouter(prefix="/teams")
+
+    async def read() -> None:
+        return None
+
+    router.get("/{team_id}", response_model=TeamWithGhosts)(read)
+    app = FastAPI()
+    app.include_router(router)
+    with pytest.raises(TypeError, match=r"GET /teams/\{team_id\}: .*TeamWithGhosts\.ghosts"):
+        check_response_models(app)

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
+import fastapi.routing
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -219,8 +220,8 @@ def check_response_models(
     """
     tables = list(models) if models is not None else _table_models(SQLModel)
     planned: list[tuple[type[Any], type[BaseModel]]] = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.response_model is None:
+    for route in _api_routes(app):
+        if route.response_model is None:
             continue
         for schema in dict.fromkeys(_schemas_in(route.response_model)):
             for model in tables:
@@ -236,6 +237,20 @@ def check_response_models(
                     ) from error
                 planned.append((model, schema))
     return planned
+
+
+def _api_routes(app: FastAPI) -> Iterator[APIRoute]:
+    """The app's path operations, those of included routers too: newer FastAPI releases
+    keep an included router as one entry of `app.routes`, and list what it holds through
+    `fastapi.routing.iter_route_contexts` (older ones copy its routes into the app's)."""
+    iter_route_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if iter_route_contexts is None:
+        routes: Iterable[Any] = app.routes
+    else:
+        routes = (context.original_route for context in iter_route_contexts(app.routes))
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
 
 
 def _table_models(base: type[Any]) -> list[type[Any]]:

@@ -1,4 +1,4 @@
-"""GET /heroes/paginated, /heroes/cursor, /heroes/export (API.md section 2, S15, S16)."""
+"""GET /heroes/paginated, /heroes/cursor, /heroes/export."""
 
 from __future__ import annotations
 
@@ -11,23 +11,16 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
-from heroes.api import app as app_module
 from heroes.api import create_app
 from heroes.models import Hero
 
 from sqlmodel_async import CursorCodec, Database
 
-BROWSE = "heroes.api.browse"
 NAMES = ["comma, hero", 'quote "hero"', "new\nline", "ünï 漢字 🦸", "plain"]
 
 
 @pytest.fixture
-def app(db: Database, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
-    """The service with the browse router before /heroes/{hero_id} (as app.py wires it)."""
-    modules = list(app_module.ROUTER_MODULES)
-    if BROWSE not in modules:
-        modules.insert(modules.index("heroes.api.heroes"), BROWSE)
-        monkeypatch.setattr(app_module, "ROUTER_MODULES", modules)
+def app(db: Database) -> FastAPI:
     application = create_app(database=db)
     application.state.cursor_codec = CursorCodec("browse-test-secret-0123456789")
     return application

@@ -1,4 +1,4 @@
-"""POST/PUT/PATCH /heroes/bulk and POST /heroes/bulk-delete (API.md section 2, S9-S12)."""
+"""POST/PUT/PATCH /heroes/bulk and POST /heroes/bulk-delete."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from heroes.api import app as app_module
 from heroes.api import create_app
 from heroes.api.bulk import MAX_BODY_BYTES, MAX_ROWS
 from heroes.models import Hero
@@ -15,16 +14,9 @@ from sqlmodel import select
 
 from sqlmodel_async import Database
 
-BULK = "heroes.api.bulk"
-
 
 @pytest.fixture
-def app(db: Database, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
-    """The service with the bulk router before /heroes/{hero_id} (as app.py wires it)."""
-    modules = list(app_module.ROUTER_MODULES)
-    if BULK not in modules:
-        modules.insert(modules.index("heroes.api.heroes"), BULK)
-        monkeypatch.setattr(app_module, "ROUTER_MODULES", modules)
+def app(db: Database) -> FastAPI:
     return create_app(database=db)
 
 

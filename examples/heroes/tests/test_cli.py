@@ -39,7 +39,7 @@ async def heroes_command(*args: str, database_url: str) -> tuple[int, str, str]:
 
 
 async def test_demo_prints_the_seed_lines_and_reruns(db: Database, backend_url: str) -> None:
-    """S19: the seed's complete example, through the library, on this backend; a second
+    """The seed's complete example, through the library, on this backend; a second
     run on the same database prints the same lines and leaves other heroes alone."""
     async with db.transaction() as session:
         await Repository(Hero, session).create(Hero(name="Deadpond", secret_name="Dive"))

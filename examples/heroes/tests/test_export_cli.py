@@ -1,4 +1,4 @@
-"""`heroes export --format csv|ndjson [--output FILE]` (S16)."""
+"""`heroes export --format csv|ndjson [--output FILE]`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""API.md section 2 rows owned by the core service: transfers (S18), items and roster (S7),
-health and readiness (S20), and the background notification (S22)."""
+"""The core service's extensions: transfers, items and roster, health and readiness,
+and the background notification."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from sqlmodel_async import Database
 async def test_transfer_moves_the_hero_and_logs_it_once(
     client: httpx.AsyncClient, make_team: Any, make_hero: Any
 ) -> None:
-    """S18: the seed refreshed the hero before the commit, which reloaded the old team:
+    """The seed refreshed the hero before the commit, which reloaded the old team:
     only the log row was written. Here the team change is kept."""
     old, new = await make_team("Preventers"), await make_team("Z-Force")
     hero = await make_hero("Deadpond", team_id=old["id"])
@@ -131,7 +131,7 @@ async def test_deleting_a_hero_deletes_its_items(
 async def test_background_task_reads_the_hero_through_its_own_session(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    """S22: the notification runs after the response, when the request's session is
+    """The notification runs after the response, when the request's session is
     closed; it opens its own and sees the committed hero."""
     response = await client.post("/heroes/", json={"name": "Deadpond", "secret_name": "Dive"})
     assert response.status_code == 200

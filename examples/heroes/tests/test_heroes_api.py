@@ -1,4 +1,4 @@
-"""API.md section 1, heroes: the SQLModel tutorial's contract, on every backend."""
+"""Heroes: the SQLModel tutorial's contract, on every backend."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ async def test_create_returns_hero_public_with_defaults(client: httpx.AsyncClien
 
 
 async def test_id_in_the_body_is_ignored(client: httpx.AsyncClient) -> None:
-    """S13: the seed took the table model as the body, so a client could choose the id."""
+    """The seed took the table model as the body, so a client could choose the id."""
     chosen = 987654
     response = await client.post(
         "/heroes/", json={"id": chosen, "name": "Spider-Boy", "secret_name": "Pedro"}

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from heroes.api import browse, create_app
+from heroes.api import create_app
 from heroes.models import Hero
+from heroes.services import browse
 from hostile_server import serve
 
 from sqlmodel_async import Database

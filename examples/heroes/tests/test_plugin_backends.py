@@ -2,22 +2,17 @@
 that directory with `--db-url`, as a user points the plugin at PostgreSQL or MariaDB.
 In this process they run on the plugin's default, in-memory SQLite.
 
-An unreachable server is skipped locally and fails in CI (CI=true), as in the rest of the suite.
+The servers are conftest.py's (`server_url`): an unreachable one is skipped locally and
+fails in CI (CI=true), as in the rest of these tests.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
-from sqlalchemy.engine import make_url
-
-from tests.backends import IN_CI, SERVER_URLS
 
 PLUGIN_TESTS = Path(__file__).parent / "plugin"
 ROOT = Path(__file__).resolve().parents[3]
@@ -25,22 +20,8 @@ ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT_SECONDS = 300
 
 
-def require_reachable(name: str, url: str) -> None:
-    parsed = make_url(url)
-    try:
-        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 0), timeout=2):
-            return
-    except OSError:
-        message = f"{name} is not reachable at {parsed.render_as_string()}"
-    if IN_CI:
-        pytest.fail(message + " (CI runs every backend)")
-    pytest.skip(message)
-
-
-@pytest.mark.parametrize("backend", sorted(SERVER_URLS))
-def test_the_plugin_tests_pass_on_the_server(backend: str) -> None:
-    url = SERVER_URLS[backend]
-    require_reachable(backend, url)
+def test_the_plugin_tests_pass_on_the_server(server_url: str) -> None:
+    url = server_url
     # --db-url wins over the variable; drop it anyway so nothing else is picked up.
     env = {key: value for key, value in os.environ.items() if key != "SQLMODEL_ASYNC_TEST_URL"}
     command = [

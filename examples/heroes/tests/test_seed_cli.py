@@ -1,4 +1,4 @@
-"""`heroes seed N`: synthetic heroes bulk-loaded in one transaction (S9 at scale)."""
+"""`heroes seed N`: synthetic heroes bulk-loaded in one transaction."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The service layer on every backend: typed input (S14), the atomic transfer (S18), and
+"""The service layer on every backend: typed input, the atomic transfer, and
 timestamps that come back timezone-aware (UTCDateTime)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ async def rows(db: Database, model: Any) -> list[Any]:
 
 
 async def test_services_take_validated_schemas_not_dicts(db: Database) -> None:
-    """S14: the seed's `create_hero(hero_data: dict)` stored whatever it was given, `id`
+    """The seed's `create_hero(hero_data: dict)` stored whatever it was given, `id`
     included. Ours takes a HeroCreate, so bad data never reaches the database."""
     heroes = HeroService(db)
     with pytest.raises(TypeError, match="HeroCreate"):
@@ -41,7 +41,7 @@ async def test_services_take_validated_schemas_not_dicts(db: Database) -> None:
 
 
 async def test_transfer_keeps_the_team_change(db: Database) -> None:
-    """S18: the seed's `await session.refresh(hero)` before commit reloaded the old
+    """The seed's `await session.refresh(hero)` before commit reloaded the old
     team_id, so only the log row was written."""
     teams = TeamService(db)
     old = await teams.create(TeamCreate(name="Preventers", headquarters="Tower"))

@@ -1,4 +1,4 @@
-"""API.md section 1, teams: the SQLModel tutorial's contract, on every backend."""
+"""Teams: the SQLModel tutorial's contract, on every backend."""
 
 from __future__ import annotations
 

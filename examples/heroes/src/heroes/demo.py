@@ -1,4 +1,4 @@
-"""`heroes demo`: the seed's complete example (S19) through the library.
+"""`heroes demo`: the seed's complete example through the library.
 
 It prints the seed's `main()` lines. Re-runnable: the demo's three heroes are replaced
 each time, other heroes in the database are left alone.
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from sqlmodel_async import Database, Repository
 
-from .models import Hero, HeroCreate
+from .models import Hero, HeroCreate, HeroPublic
 from .services import HeroService
 
 DEMO_HEROES = [
@@ -35,8 +35,8 @@ async def run_demo(database: Database, echo: Callable[[str], object] = print) ->
         created.append(hero)
         echo(f"Created hero: {hero.name}")
 
-    async with database.session() as session:
-        found = await Repository(Hero, session).list(Hero.name.in_(names))  # type: ignore[attr-defined]
+    async with database.reader() as reader:
+        found = await reader.project(Hero, HeroPublic).list(Hero.name.in_(names))  # type: ignore[attr-defined]
     echo(f"Retrieved {len(found)} heroes")
 
     assert created[0].id is not None

@@ -1,5 +1,5 @@
 """`heroes export --format csv|ndjson [--output FILE]`: every hero, in id order, with a
-progress bar (S16). Memory stays bounded by one batch whatever the table size.
+progress bar. Memory stays bounded by one batch whatever the table size.
 
 Registered on the CLI with `app.command("export")(export)`.
 """

@@ -1,7 +1,7 @@
 """The Heroes domain: table models and the API's schemas.
 
-The schemas follow the SQLModel tutorial's "relationships" app field for field (API.md
-section 1); table models are never request bodies, so a client cannot set `id`.
+The schemas follow the SQLModel tutorial's "relationships" app field for field; table
+models are never request bodies, so a client cannot set `id`.
 
 No `from __future__ import annotations` here: SQLModel resolves relationships from the
 runtime annotations.

@@ -1,4 +1,5 @@
-"""The background task of S22: it runs after the response, so it opens its own session.
+"""The "new hero" notification: a background task that runs after the response, so it
+reads through its own scope.
 
 The request's session is closed by then; reusing it would read through a closed session
 or, worse, share one session between two tasks. It reads through `database.reader()`: one

@@ -1,12 +1,12 @@
-"""/heroes/paginated, /heroes/cursor and /heroes/export (S15, S16; API.md section 2).
+"""/heroes/paginated, /heroes/cursor and /heroes/export: heroes by numbered page, by
+cursor page, and all of them as a stream.
 
-Included before `heroes.api.heroes`, so these paths never parse as a hero id.
+Included before the /heroes/ router, so these paths never parse as a hero id.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -15,11 +15,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic_core import to_json
 
-from sqlmodel_async import CursorCodec, CursorPage, Database, FilterQuery, Page, Repository
-from sqlmodel_async.fastapi import DatabaseDep, SessionDep
+from sqlmodel_async import CursorCodec, CursorPage, FilterQuery, Page
 from sqlmodel_async.streaming import encode_csv, encode_ndjson
 
 from ..models import INT_MAX, Hero, HeroPublic
+from .deps import HeroBrowserDep
 from .filters import HeroFilters
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
@@ -41,8 +41,6 @@ HeroFiltersDep = Annotated[FilterQuery[Hero], HeroFilters.depends()]
 HERO_FILTERS = HeroFilters.openapi()  # the filter parameters in the OpenAPI document
 #: The exported columns, in HeroPublic's order.
 EXPORT_COLUMNS = list(HeroPublic.model_fields)
-#: Heroes read per batch of an export (one short checkout each).
-EXPORT_BATCH = 1000
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
 
@@ -63,22 +61,19 @@ def _cursor_codec(request: Request) -> CursorCodec | None:
 
 @router.get("/paginated", response_model=Page[HeroPublic], openapi_extra=HERO_FILTERS)
 async def paginated_heroes(
-    session: SessionDep,
+    heroes: HeroBrowserDep,
     filters: HeroFiltersDep,
     page: Annotated[int, Query(ge=1, le=INT_MAX)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> Page[HeroPublic]:
     """Numbered pages in id order (or by `sort`), with the total of the matching heroes."""
-    heroes = Repository(Hero, session).project(HeroPublic)
-    return await heroes.paginate(
-        *filters, page=page, size=size, order_by=filters.order_by, max_size=100
-    )
+    return await heroes.page(filters, page=page, size=size, max_size=100)
 
 
 @router.get("/cursor", response_model=CursorPage[HeroPublic], openapi_extra=HERO_FILTERS)
 async def cursor_heroes(
     request: Request,
-    session: SessionDep,
+    heroes: HeroBrowserDep,
     filters: HeroFiltersDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     after: Annotated[str | None, Query(max_length=4096)] = None,
@@ -92,8 +87,8 @@ async def cursor_heroes(
             [{"type": "value_error", "loc": ("query", "order_by"), "input": order_by,
               "msg": "give the order as sort or as order_by, not both"}]
         )
-    return await Repository(Hero, session).project(HeroPublic).paginate_cursor(
-        *filters, limit=limit, after=after,
+    return await heroes.cursor_page(
+        filters, limit=limit, after=after,
         order_by=filters.order_by if filters.sort else _order(order_by or ["id"]),
         secret=_cursor_codec(request), max_size=100,
     )
@@ -101,7 +96,7 @@ async def cursor_heroes(
 
 @router.get("/export", openapi_extra=HERO_FILTERS)
 async def export_heroes(
-    database: DatabaseDep,
+    heroes: HeroBrowserDep,
     filters: HeroFiltersDep,
     format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
 ) -> StreamingResponse:
@@ -113,42 +108,13 @@ async def export_heroes(
     closed before the chunked body's end. CSV has no in-band marker (any extra row would
     be read as a hero): a failed CSV export ends without the chunked body's last chunk,
     which HTTP clients report (curl: exit 18, httpx: RemoteProtocolError)."""
-    rows = export_rows(database, filters)
+    rows = heroes.export_rows(filters)
     body = encode_csv(rows, columns=EXPORT_COLUMNS) if format == "csv" else export_ndjson(rows)
     return StreamingResponse(
         body,
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="heroes.{format}"'},
     )
-
-
-async def export_rows(
-    database: Database, filters: FilterQuery[Hero]
-) -> AsyncIterator[dict[str, Any]]:
-    """Every hero that `filters` select, in their order, as dicts of `EXPORT_COLUMNS`: one
-    keyset batch (a cursor page) at a time, each on a session opened for that batch alone.
-
-    Between batches nothing is held: the rows are sent while no connection, session or
-    transaction is open, so a client that reads slowly (or stops reading) holds its socket
-    and one batch of memory, never a pooled connection or a lock. The walk is not one
-    snapshot: a row is sent once if it exists throughout; rows added or removed during
-    the export may or may not appear."""
-    after: str | None = None
-    while True:
-        async with database.session() as session:
-            page = await Repository(Hero, session).project(HeroPublic).paginate_cursor(
-                *filters, limit=EXPORT_BATCH, after=after, order_by=filters.order_by,
-                secret=_EXPORT_CURSORS, max_size=EXPORT_BATCH,
-            )
-        for hero in page.items:
-            yield hero.model_dump()
-        if page.next_cursor is None:
-            return
-        after = page.next_cursor
-
-
-#: Signs the export's own batch cursors, which never leave the process.
-_EXPORT_CURSORS = CursorCodec(secrets.token_bytes(32))
 
 
 async def export_ndjson(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:

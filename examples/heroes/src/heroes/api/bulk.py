@@ -1,8 +1,8 @@
-"""/heroes/bulk and /heroes/bulk-delete (S9-S12; API.md section 2).
+"""/heroes/bulk and /heroes/bulk-delete: many heroes per request.
 
 Each request is one unit of work (`HeroBulkService`, through `run_in_transaction`): every
 row is written or none is, and a deadlock between concurrent requests is retried rather
-than answered with a 503. Included before `heroes.api.heroes`, so `/heroes/bulk` never
+than answered with a 503. Included before the /heroes/ router, so `/heroes/bulk` never
 parses as a hero id.
 """
 
@@ -13,14 +13,12 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from sqlmodel_async.fastapi import DatabaseDep
-
 from ..models import DbInt, HeroCreate, HeroUpdate
-from ..services import HeroBulkService
+from .deps import HeroBulkServiceDep
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
 
-#: Rows one request may carry (API.md): more is a 422 naming the limit.
+#: Rows one request may carry: more is a 422 naming the limit.
 MAX_ROWS = 10_000
 #: Ids one bulk-delete may carry.
 MAX_IDS = 100_000
@@ -68,34 +66,34 @@ Sized = [Depends(limit_body)]
 
 
 @router.post("/bulk", response_model=Created, dependencies=Sized)
-async def create_heroes(rows: Rows, database: DatabaseDep) -> Created:
+async def create_heroes(rows: Rows, heroes: HeroBulkServiceDep) -> Created:
     """Create up to 10,000 heroes in one transaction; their ids in the order sent. A name
     that exists (or is sent twice) is a 409 and nothing is created."""
-    heroes = await HeroBulkService(database).create_many(rows)
-    return Created(created=len(heroes), ids=[hero.id for hero in heroes if hero.id is not None])
+    created = await heroes.create_many(rows)
+    return Created(created=len(created), ids=[hero.id for hero in created if hero.id is not None])
 
 
 @router.put("/bulk", response_model=Upserted, dependencies=Sized)
-async def upsert_heroes(rows: Rows, database: DatabaseDep) -> Upserted:
+async def upsert_heroes(rows: Rows, heroes: HeroBulkServiceDep) -> Upserted:
     """Create or replace heroes by name (names are unique). A name sent twice: the last
     row wins. Returns how many distinct heroes were written."""
-    count = await HeroBulkService(database).upsert_many(rows)
+    count = await heroes.upsert_many(rows)
     return Upserted(upserted=count)
 
 
 @router.patch("/bulk", response_model=Updated, dependencies=Sized)
 async def update_heroes(
-    rows: Annotated[list[HeroBulkUpdate], Body(max_length=MAX_ROWS)], database: DatabaseDep
+    rows: Annotated[list[HeroBulkUpdate], Body(max_length=MAX_ROWS)], heroes: HeroBulkServiceDep
 ) -> Updated:
     """Change the fields sent for each hero id (rows may change different fields); ids
     that do not exist are not counted. Returns how many heroes were found."""
-    count = await HeroBulkService(database).update_many(rows)
+    count = await heroes.update_many(rows)
     return Updated(updated=count)
 
 
 @router.post("/bulk-delete", response_model=Deleted, dependencies=Sized)
-async def delete_heroes(body: BulkDelete, database: DatabaseDep) -> Deleted:
+async def delete_heroes(body: BulkDelete, heroes: HeroBulkServiceDep) -> Deleted:
     """Delete the heroes with these ids (their items go with them); returns how many
     existed."""
-    count = await HeroBulkService(database).delete_many(body.ids)
+    count = await heroes.delete_many(body.ids)
     return Deleted(deleted=count)

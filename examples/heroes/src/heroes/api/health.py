@@ -1,4 +1,4 @@
-"""Liveness and readiness (S20)."""
+"""Liveness and readiness."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ through /heroes/{id}/items).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -30,7 +29,7 @@ async def read_items(
     heroes: HeroServiceDep,
     offset: Annotated[int, Query(ge=0, le=INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=0, le=LISTING_MAX)] = LISTING_MAX,
-) -> Sequence[Item]:
+) -> list[ItemPublic]:
     """The hero's items in id order, at most 100 per request."""
     return await heroes.items(hero_id, offset=offset, limit=limit)
 
@@ -44,6 +43,6 @@ async def read_roster(
 ) -> TeamRoster:
     """The team, its heroes in id order (at most 100 per request: `heroes_offset` for the
     next ones) and each hero's first 100 items."""
-    return await teams.roster_page(
+    return await teams.roster(
         team_id, offset=heroes_offset, limit=heroes_limit, items_per_hero=LISTING_MAX
     )

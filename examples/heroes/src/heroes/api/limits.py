@@ -73,8 +73,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared, announced = _framing(scope)
+        if not announced and scope.get("http_version") in _FRAMED_BY_HEADERS:
+            # HTTP/1.x: no Content-Length and no Transfer-Encoding is a request without a
+            # body (most GETs), so there is nothing to count or check.
+            await self.app(scope, receive, send)
+            return
         cap = self.paths.get(_route_path(scope), self.default)
-        declared = _content_length(scope)
         if declared is not None and declared > cap.max_bytes:
             await _refuse(send, f"request body over {cap.max_bytes} bytes")
             return
@@ -135,11 +140,22 @@ def _route_path(scope: Scope) -> str:
     return path[len(root):] if root and path.startswith(root) else path
 
 
-def _content_length(scope: Scope) -> int | None:
+#: HTTP versions whose requests carry a body only when their headers announce one.
+_FRAMED_BY_HEADERS = frozenset({"1.0", "1.1"})
+
+
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """The declared Content-Length (None when absent or not a number), and whether the
+    headers announce a body at all (Content-Length or Transfer-Encoding)."""
+    length: int | None = None
+    announced = False
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+            length = int(value) if value.isdigit() else None
+            announced = True
+        elif name == b"transfer-encoding":
+            announced = True
+    return length, announced
 
 
 def _replay(body: bytes, disconnected: Message | None, receive: Receive) -> Receive:

@@ -3,10 +3,9 @@
 A request allocates a few hundred short-lived container objects; with CPython's default
 collection thresholds (a young collection every 700 allocations) the objects of the
 requests still in flight are promoted again and again, and a full collection (every
-object the app imported, some 135k) follows every few seconds under load: measured at
-64 concurrent GET /heroes/{id}, 8 full collections of ~70 ms each in 15 s, ~7% of the
-time, and the p99 with them. A young generation of 50,000 lets most requests' objects die
-before any collection sees them (+20% requests/s in the same measurement). The process
+object the app imported) follows every few seconds under load, a pause each time that
+shows in the slowest requests. A young generation of 50,000 lets most requests' objects
+die before any collection sees them (docs/deployment.md has the measurement). The process
 owns its collector, so this is set by the entry point, not by `create_app()` (which tests
 and embedding apps call in their own processes).
 """

@@ -1,21 +1,12 @@
-"""Hero transfers between teams (S18) and the transfer log."""
+"""Hero transfers between teams and the transfer log."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ..models import (
-    INT_MAX,
-    INT_MIN,
-    Hero,
-    HeroPublic,
-    TransferLog,
-    TransferLogPublic,
-    TransferRequest,
-)
+from ..models import INT_MAX, INT_MIN, Hero, HeroPublic, TransferLogPublic, TransferRequest
 from .deps import HeroId, HeroServiceDep
 from .limits import LISTING_MAX
 
@@ -35,7 +26,7 @@ async def read_transfers(
     hero_id: Annotated[int | None, Query(ge=INT_MIN, le=INT_MAX)] = None,
     offset: Annotated[int, Query(ge=0, le=INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=0, le=LISTING_MAX)] = LISTING_MAX,
-) -> Sequence[TransferLog]:
+) -> list[TransferLogPublic]:
     """The transfer log, newest first; `?hero_id=` for one hero's. At most 100 entries
     per request (`limit`); `offset` for the older ones."""
     return await heroes.transfers(hero_id, offset=offset, limit=limit)
