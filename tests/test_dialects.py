@@ -15,7 +15,6 @@ from sqlmodel_async.dialects import (
     SQLITE,
     backend_for,
     normalize_url,
-    sqlite_max_params,
 )
 
 
@@ -60,9 +59,11 @@ def test_membership_chunks_below_the_parameter_limit(backend: object) -> None:
 
 
 def test_sqlite_limit_comes_from_the_library() -> None:
+    read_limit = SQLITE.runtime_max_params
+    assert read_limit is not None
     connection = sqlite3.connect(":memory:")
     try:
-        assert sqlite_max_params() == connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        assert read_limit() == connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     finally:
         connection.close()
 

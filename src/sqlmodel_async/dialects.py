@@ -7,13 +7,15 @@ of the library asks a `Backend` instead of branching on the dialect name.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
+
+from . import _sqlite
+from ._sqlite import BEGIN_OPTION
 
 #: Where a Database puts its Backend in each session's `info` (Repository reads it there).
 BACKEND_INFO_KEY = "sqlmodel_async.backend"
@@ -34,6 +36,16 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True)
+class ForeignKeySwitch:
+    """Statements that turn foreign-key enforcement off and on for one connection, and the
+    query listing the rows whose reference names no row."""
+
+    off: str
+    on: str
+    check: str
+
+
+@dataclass(frozen=True)
 class Backend:
     """How one database family is spoken to."""
 
@@ -47,6 +59,32 @@ class Backend:
     read_only_end: str | None
     #: Reads the error kind, constraint and column out of a driver exception.
     classify: Callable[[BaseException], ErrorInfo] = field(repr=False)
+
+    # --- engine set-up and where a database lives (database.py, replicas.py, errors.py) --
+    #: Sets up the connections of a new (sync) engine for its URL: SQLite's pragmas and
+    #: its BEGIN, which honours `write_options`.
+    configure_engine: Callable[[Engine, URL], None] = field(
+        default=lambda _engine, _url: None, repr=False
+    )
+    #: Whether a URL names a private in-memory database: it lives as long as its one
+    #: connection, so every session shares that connection (a static pool).
+    is_memory: Callable[[URL], bool] = field(default=lambda _url: False, repr=False)
+    #: connect_args that let that one shared connection serve every task (SQLite: sqlite3
+    #: refuses a connection used from another thread than its own by default).
+    memory_connect_args: dict[str, Any] = field(default_factory=dict)
+    #: The bound-parameter limit read at run time, where it depends on the library this
+    #: process links (SQLite's build); None where `max_params` holds.
+    runtime_max_params: Callable[[], int] | None = field(default=None, repr=False)
+    #: Whether the database lives in the application's own process (a file, or memory)
+    #: rather than on a server: it has no replicas, and the application migrates it itself.
+    embedded: bool = False
+    #: Parts of the module names of this backend's driver exceptions: `backend_of_error`
+    #: tells an error's backend by them when it is translated without one.
+    error_modules: tuple[str, ...] = ()
+    #: Where a schema migration must run with foreign keys off (SQLite: altering a table
+    #: rebuilds it, and dropping the old copy would fire its ON DELETE actions), the
+    #: statements to switch them off and on and to find what the migration left dangling.
+    foreign_key_switch: ForeignKeySwitch | None = None
     #: Whether `col = ANY(:array)` is available: one parameter for any number of keys.
     has_array_any: bool = False
     #: Whether `Reader` may run its kept statements on the driver itself (reader.py), when
@@ -106,6 +144,13 @@ class Backend:
     #: update_many / upsert_many / delete_many send each chunk sorted by its key: calls
     #: writing the same keys in any order then take their locks in the same order.
     bulk_lock_order: bool = False
+
+    @property
+    def write_options(self) -> dict[str, Any]:
+        """Execution options that make a connection's (or engine's) transactions begin
+        with `write_begin` (SQLite: BEGIN IMMEDIATE, the write lock at once); empty where
+        the plain BEGIN serves writes."""
+        return {} if self.write_begin is None else {BEGIN_OPTION: self.write_begin}
 
     def membership(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         """Yield WHERE clauses that together select `column IN values`.
@@ -258,16 +303,6 @@ def _classify_sqlite(exc: BaseException) -> ErrorInfo:
 
 # --- the backends ---------------------------------------------------------------------------
 
-def sqlite_max_params() -> int:
-    """The bound-parameter limit of the SQLite library this Python links (aiosqlite uses
-    the same one): 32766 by default since 3.32, 250000 in Debian's build, 999 in old ones."""
-    connection = sqlite3.connect(":memory:")
-    try:
-        return int(connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-    finally:
-        connection.close()
-
-
 SQLITE = Backend(
     name="sqlite",
     driver="aiosqlite",
@@ -275,6 +310,17 @@ SQLITE = Backend(
     read_only_begin="PRAGMA query_only = ON",
     read_only_end="PRAGMA query_only = OFF",
     classify=_classify_sqlite,
+    configure_engine=_sqlite.configure_engine,
+    is_memory=_sqlite.is_memory,
+    memory_connect_args={"check_same_thread": False},
+    runtime_max_params=_sqlite.max_params,
+    embedded=True,
+    error_modules=("sqlite",),
+    foreign_key_switch=ForeignKeySwitch(
+        off="PRAGMA foreign_keys = OFF",
+        on="PRAGMA foreign_keys = ON",
+        check="PRAGMA foreign_key_check",
+    ),
     write_begin="BEGIN IMMEDIATE",
     keyset_row_values=True,
 )
@@ -285,6 +331,7 @@ POSTGRESQL = Backend(
     read_only_begin="SET TRANSACTION READ ONLY",
     read_only_end=None,
     classify=_classify_postgresql,
+    error_modules=("asyncpg", "psycopg"),
     is_disconnect=_postgresql_disconnect,
     has_array_any=True,
     direct_reads=True,
@@ -306,6 +353,7 @@ MYSQL = Backend(
     read_only_begin="START TRANSACTION READ ONLY",
     read_only_end=None,
     classify=_classify_mysql,
+    error_modules=("mysql", "asyncmy"),
     update_from="union_join",
     upsert="on_duplicate_key",
     # MariaDB has no utf8mb4_0900_bin; MySQL 8 has no utf8mb4_nopad_bin.
@@ -325,6 +373,16 @@ def known_backend(name: str) -> Backend | None:
     """The Backend for a SQLAlchemy dialect name, or None for a dialect we do not speak
     (the generic compiler of `str(statement)`, say)."""
     return _BY_NAME.get(name)
+
+
+def backend_of_error(error: BaseException) -> Backend:
+    """The backend a driver error came from, told by the module of the driver's exception
+    (for an error translated without its Database's Backend); SQLite when none says."""
+    module = type(getattr(error, "orig", error)).__module__
+    for backend in (POSTGRESQL, MYSQL, SQLITE):
+        if any(part in module for part in backend.error_modules):
+            return backend
+    return SQLITE
 
 
 def backend_for(name: str) -> Backend:
