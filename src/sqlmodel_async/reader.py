@@ -54,7 +54,7 @@ class Reader:
         connection: AsyncConnection | None = None,
     ) -> None:
         """On a pooled connection (`raw`, given back by `close()`), or on an open
-        `connection` the caller owns (the testing plugin's: the test's transaction)."""
+        `connection` the caller owns (the one given to `Database.bind()`)."""
         self.backend = backend
         self._engine = engine
         self._raw = raw
