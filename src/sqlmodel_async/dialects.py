@@ -1,12 +1,13 @@
 """Per-backend facts in one place.
 
-Everything that differs between SQLite, PostgreSQL and MariaDB/MySQL lives here, so the rest
-of the library asks a `Backend` instead of branching on the dialect name.
+Everything that differs between SQLite, PostgreSQL and MariaDB/MySQL is a field of the
+`Backend` here, so the rest of the library asks a `Backend` instead of branching on the
+dialect name. Each backend's longer mechanics (reading its errors, SQLite's connection
+set-up) are in its own module: `_postgresql.py`, `_mysql.py`, `_sqlite.py`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
-from . import _sqlite
+from . import _mysql, _postgresql, _sqlite
+from ._error_info import ErrorInfo as ErrorInfo
 from ._sqlite import BEGIN_OPTION
 
 #: Where a Database puts its Backend in each session's `info` (Repository reads it there).
@@ -22,17 +24,6 @@ BACKEND_INFO_KEY = "sqlmodel_async.backend"
 
 #: Pool options that only make sense for a queue pool (not for SQLite's in-memory static pool).
 QUEUE_POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout")
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    """What a driver error says, read off the exception the driver raised."""
-
-    #: unique | foreign_key (no such parent row) | referenced (row still referenced)
-    #: | not_null | check | read_only | transient | other
-    kind: str
-    constraint: str | None = None
-    column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,139 +159,6 @@ class Backend:
             yield column.in_(values[start : start + step])
 
 
-# --- error classification -------------------------------------------------------------------
-
-
-def _driver_error(exc: BaseException) -> BaseException:
-    """The innermost driver exception behind a SQLAlchemy/adapter wrapper."""
-    orig = getattr(exc, "orig", None) or exc
-    cause = orig.__cause__
-    return cause if cause is not None else orig
-
-
-_PG_KINDS = {
-    "23505": "unique",
-    "23503": "foreign_key",
-    "23502": "not_null",
-    "23514": "check",
-    "25006": "read_only",
-    "40001": "transient",  # serialization_failure
-    "40P01": "transient",  # deadlock_detected
-    "57P01": "transient",  # admin_shutdown (server restart, pg_terminate_backend)
-    "57P02": "transient",  # crash_shutdown
-    "57P03": "transient",  # cannot_connect_now
-    "53300": "transient",  # too_many_connections
-}
-_PG_KEY_COLUMNS = re.compile(r"Key \(([^)]+)\)")
-
-
-def _postgresql_disconnect(exc: BaseException) -> bool:
-    # asyncpg's InternalClientError ("cannot switch to state N; another operation is in
-    # progress") means its protocol state is broken, as seen on pooled connections right
-    # after their server backends were terminated: nothing more can run on it.
-    return type(_driver_error(exc)).__name__ == "InternalClientError"
-
-
-def _classify_postgresql(exc: BaseException) -> ErrorInfo:
-    driver = _driver_error(exc)
-    orig = getattr(exc, "orig", None)
-    sqlstate = getattr(driver, "sqlstate", None) or getattr(orig, "sqlstate", None) or ""
-    kind = _PG_KINDS.get(sqlstate) or ("transient" if sqlstate.startswith("08") else "other")
-    detail = getattr(driver, "detail", None) or ""
-    if kind == "foreign_key" and "still referenced" in detail:
-        return ErrorInfo("referenced", getattr(driver, "constraint_name", None))
-    column = getattr(driver, "column_name", None)
-    if column is None:
-        match = _PG_KEY_COLUMNS.search(detail)
-        column = match.group(1) if match else None
-    return ErrorInfo(kind, getattr(driver, "constraint_name", None), column)
-
-
-_MYSQL_KINDS = {
-    1062: "unique",
-    1451: "referenced",  # parent row still referenced
-    1452: "foreign_key",  # no such parent row
-    1048: "not_null",
-    1364: "not_null",  # field has no default value
-    3819: "check",  # MySQL
-    4025: "check",  # MariaDB
-    1792: "read_only",
-    1213: "transient",  # deadlock
-    1205: "transient",  # lock wait timeout
-    2006: "transient",  # server has gone away
-    2013: "transient",  # lost connection during query
-    2055: "transient",  # lost connection (system error)
-    4031: "transient",  # disconnected by the server for inactivity (wait_timeout)
-    2002: "transient",  # can't connect through the socket
-    2003: "transient",  # can't connect to the server (down, restarting)
-    1927: "transient",  # connection was killed (KILL of this session)
-}
-_MYSQL_CONSTRAINT = re.compile(r"(?:for key|CONSTRAINT) [`']([^`']+)[`']")
-_MYSQL_FK_COLUMN = re.compile(r"FOREIGN KEY \(`([^`]+)`\)")
-_MYSQL_COLUMN = re.compile(r"(?:Column|Field) '([^']+)'")
-
-
-def _classify_mysql(exc: BaseException) -> ErrorInfo:
-    driver = _driver_error(exc)
-    # The (code, message) pair sits on the driver's own error; its __cause__ may be the
-    # socket's OSError (errno first), which must not be read as a MySQL code.
-    args: tuple[Any, ...] = ()
-    for candidate in (getattr(exc, "orig", None), driver):
-        if candidate is not None and not isinstance(candidate, OSError):
-            args = tuple(getattr(candidate, "args", ()))
-            if args and isinstance(args[0], int):
-                break
-    code = args[0] if args and isinstance(args[0], int) else 0
-    message = str(args[1]) if len(args) > 1 else str(driver)
-    kind = _MYSQL_KINDS.get(code, "other")
-    constraint = _MYSQL_CONSTRAINT.search(message)
-    column = _MYSQL_FK_COLUMN.search(message) or _MYSQL_COLUMN.search(message)
-    key = constraint.group(1) if constraint else None
-    if key is not None and "." in key:  # MySQL 8 says 'table.key'
-        key = key.split(".", 1)[1]
-    return ErrorInfo(kind, key, column.group(1) if column else None)
-
-
-_SQLITE_KINDS = {
-    2067: "unique",  # SQLITE_CONSTRAINT_UNIQUE
-    1555: "unique",  # SQLITE_CONSTRAINT_PRIMARYKEY
-    787: "foreign_key",  # SQLITE_CONSTRAINT_FOREIGNKEY (either way: see Repository)
-    # SQLITE_CONSTRAINT_TRIGGER: an ON DELETE/UPDATE RESTRICT action refused, so the row
-    # is still referenced (other trigger failures are not foreign keys: see below).
-    1811: "referenced",
-    1299: "not_null",  # SQLITE_CONSTRAINT_NOTNULL
-    275: "check",  # SQLITE_CONSTRAINT_CHECK
-    8: "read_only",  # SQLITE_READONLY
-    5: "transient",  # SQLITE_BUSY
-    6: "transient",  # SQLITE_LOCKED
-    261: "transient",  # SQLITE_BUSY_RECOVERY
-    517: "transient",  # SQLITE_BUSY_SNAPSHOT
-    262: "transient",  # SQLITE_LOCKED_SHAREDCACHE
-}
-_SQLITE_DETAIL = re.compile(r"constraint failed: (.+)$")
-
-
-def _classify_sqlite(exc: BaseException) -> ErrorInfo:
-    driver = _driver_error(exc)
-    code = getattr(driver, "sqlite_errorcode", None)
-    kind = _SQLITE_KINDS.get(code or -1) or _SQLITE_KINDS.get((code or -1) & 0xFF, "other")
-    if kind == "transient" and "locked" not in str(driver) and "busy" not in str(driver).lower():
-        kind = "other"
-    if kind == "referenced" and "FOREIGN KEY" not in str(driver):
-        kind = "other"
-    column = None
-    constraint = None
-    match = _SQLITE_DETAIL.search(str(driver))
-    if match:
-        names = match.group(1).split(", ")
-        if kind == "check":
-            constraint = names[0]
-        else:
-            # "hero.name" or "hero.a, hero.b": report the column(s), without the table.
-            column = ", ".join(name.rsplit(".", 1)[-1] for name in names)
-    return ErrorInfo(kind, constraint, column)
-
-
 # --- the backends ---------------------------------------------------------------------------
 
 SQLITE = Backend(
@@ -309,7 +167,7 @@ SQLITE = Backend(
     max_params=32766,  # SQLite >= 3.32 default; Database reads the linked library's
     read_only_begin="PRAGMA query_only = ON",
     read_only_end="PRAGMA query_only = OFF",
-    classify=_classify_sqlite,
+    classify=_sqlite.classify,
     configure_engine=_sqlite.configure_engine,
     is_memory=_sqlite.is_memory,
     memory_connect_args={"check_same_thread": False},
@@ -330,9 +188,9 @@ POSTGRESQL = Backend(
     max_params=32767,  # asyncpg's limit for one statement
     read_only_begin="SET TRANSACTION READ ONLY",
     read_only_end=None,
-    classify=_classify_postgresql,
+    classify=_postgresql.classify,
     error_modules=("asyncpg", "psycopg"),
-    is_disconnect=_postgresql_disconnect,
+    is_disconnect=_postgresql.is_disconnect,
     has_array_any=True,
     direct_reads=True,
     keyset_row_values=True,
@@ -352,7 +210,7 @@ MYSQL = Backend(
     # opens the transaction read-only and the scope's rollback ends it.
     read_only_begin="START TRANSACTION READ ONLY",
     read_only_end=None,
-    classify=_classify_mysql,
+    classify=_mysql.classify,
     error_modules=("mysql", "asyncmy"),
     update_from="union_join",
     upsert="on_duplicate_key",
