@@ -345,3 +345,39 @@ async def test_read_only_survives_a_commit_inside_the_scope(db: Database) -> Non
                     await session.rollback()
     async with db.session() as session:
         assert await Repository(Hero, session).count() == 0
+
+
+# --- bind -----------------------------------------------------------------------------------
+
+
+async def test_bind_runs_every_scope_on_one_connection(db: Database) -> None:
+    """Under bind(), every scope joins the connection's transaction (a commit releases a
+    savepoint), so rolling it back undoes them all; after the block they use the pool."""
+    names = sa.select(Hero.__table__.c.name).order_by(Hero.__table__.c.name)  # type: ignore[attr-defined]
+
+    async def create_b(session: AsyncSession) -> None:
+        await Repository(Hero, session).create({"name": "B", "secret_name": "b"})
+
+    async with db.engine.connect() as connection:
+        outer = await connection.begin()
+        with db.bind(connection) as bound:
+            assert bound is connection
+            async with db.transaction() as session:
+                await Repository(Hero, session).create({"name": "A", "secret_name": "a"})
+            await db.run_in_transaction(create_b)
+            async with db.session() as session:
+                await Repository(Hero, session).create({"name": "C", "secret_name": "c"})
+                await session.commit()
+            async with db.sessionmaker(bind=db.engine) as session:
+                assert await Repository(Hero, session).count() == 3
+            async with db.reader() as reader:
+                assert [row[0] for row in await reader.fetch(names)] == ["A", "B", "C"]
+            if db.backend.name != "mysql":  # its read-only transaction would end this one
+                async with db.read_only(replica=False) as session:
+                    assert await Repository(Hero, session).count() == 3
+        assert connection.in_transaction()
+        await outer.rollback()
+    async with db.session() as session:
+        assert await Repository(Hero, session).count() == 0
+    async with db.reader() as reader:
+        assert await reader.fetch(names) == []

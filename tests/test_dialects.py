@@ -15,7 +15,6 @@ from sqlmodel_async.dialects import (
     SQLITE,
     backend_for,
     normalize_url,
-    sqlite_max_params,
 )
 
 
@@ -60,9 +59,11 @@ def test_membership_chunks_below_the_parameter_limit(backend: object) -> None:
 
 
 def test_sqlite_limit_comes_from_the_library() -> None:
+    read_limit = SQLITE.runtime_max_params
+    assert read_limit is not None
     connection = sqlite3.connect(":memory:")
     try:
-        assert sqlite_max_params() == connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        assert read_limit() == connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     finally:
         connection.close()
 
@@ -86,3 +87,34 @@ async def test_sqlite_trigger_abort_is_not_a_foreign_key() -> None:
         with pytest.raises(sa.exc.DBAPIError) as caught:
             await connection.exec_driver_sql("INSERT INTO t VALUES (1)")
     assert not isinstance(translate(caught.value, db.backend), DatabaseError)
+
+
+def test_an_error_tells_its_backend_by_its_driver_module() -> None:
+    import asyncmy.errors
+    import asyncpg
+
+    from sqlmodel_async.dialects import backend_of_error
+
+    def wrapped(orig: Exception) -> sa.exc.DBAPIError:
+        return sa.exc.DBAPIError("INSERT ...", None, orig)
+
+    assert backend_of_error(wrapped(asyncpg.exceptions.UniqueViolationError("x"))) is POSTGRESQL
+    assert backend_of_error(wrapped(asyncmy.errors.IntegrityError(1062, "x"))) is MYSQL
+    assert backend_of_error(wrapped(sqlite3.IntegrityError("x"))) is SQLITE
+    assert backend_of_error(wrapped(ValueError("x"))) is SQLITE  # none says: the default
+    duplicate = wrapped(asyncpg.exceptions.UniqueViolationError("x"))
+    assert isinstance(translate(duplicate), DatabaseError)
+
+
+def test_write_options_begin_writes_where_the_backend_needs_it() -> None:
+    assert SQLITE.write_options == {"sqlmodel_async_begin": "BEGIN IMMEDIATE"}
+    assert POSTGRESQL.write_options == {} and MYSQL.write_options == {}
+
+
+def test_only_sqlite_is_embedded_in_memory_and_switches_foreign_keys() -> None:
+    memory, file = make_url("sqlite+aiosqlite://"), make_url("sqlite+aiosqlite:///x.db")
+    assert SQLITE.embedded and SQLITE.is_memory(memory) and not SQLITE.is_memory(file)
+    assert SQLITE.foreign_key_switch is not None
+    for server in (POSTGRESQL, MYSQL):
+        assert not server.embedded and server.foreign_key_switch is None
+        assert not server.is_memory(make_url(f"{server.name}://u@h/db"))

@@ -13,6 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.pool import NullPool
 
 from sqlmodel_async import Database
+from sqlmodel_async._compat import pool_max_overflow
 from sqlmodel_async.database import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
 
 DEPLOYMENT = Path(__file__).parent.parent / "docs" / "deployment.md"
@@ -34,14 +35,14 @@ def test_a_database_without_pool_options_gets_the_defaults(url: str, tmp_path: P
     pool = Database(url.format(tmp=tmp_path)).engine.pool
     assert isinstance(pool, sa.pool.QueuePool)
     assert pool.size() == DEFAULT_POOL_SIZE
-    assert pool._max_overflow == DEFAULT_MAX_OVERFLOW
+    assert pool_max_overflow(pool) == DEFAULT_MAX_OVERFLOW
 
 
 def test_given_options_win_one_by_one() -> None:
     pool = Database("postgresql://u@h/db", pool_size=20).engine.pool
-    assert (pool.size(), pool._max_overflow) == (20, DEFAULT_MAX_OVERFLOW)  # type: ignore[attr-defined]
+    assert (pool.size(), pool_max_overflow(pool)) == (20, DEFAULT_MAX_OVERFLOW)
     pool = Database("postgresql://u@h/db", max_overflow=5).engine.pool
-    assert (pool.size(), pool._max_overflow) == (DEFAULT_POOL_SIZE, 5)  # type: ignore[attr-defined]
+    assert (pool.size(), pool_max_overflow(pool)) == (DEFAULT_POOL_SIZE, 5)
     # A pool class of the caller's, and in-memory SQLite's static pool, take no queue options.
     assert isinstance(Database("postgresql://u@h/db", poolclass=NullPool).engine.pool, NullPool)
     assert isinstance(Database("sqlite://").engine.pool, sa.pool.StaticPool)
@@ -54,7 +55,7 @@ def test_heroes_serve_uses_the_library_defaults(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
     pool = Settings(_env_file=None).database().engine.pool  # type: ignore[call-arg]
-    assert (pool.size(), pool._max_overflow) == (DEFAULT_POOL_SIZE, DEFAULT_MAX_OVERFLOW)  # type: ignore[attr-defined]
+    assert (pool.size(), pool_max_overflow(pool)) == (DEFAULT_POOL_SIZE, DEFAULT_MAX_OVERFLOW)
 
 
 async def test_steady_load_opens_no_connection_after_warm_up(backend_url: str) -> None:
@@ -88,6 +89,6 @@ async def test_steady_load_opens_no_connection_after_warm_up(backend_url: str) -
             await asyncio.gather(*(work() for _ in range(2 * DEFAULT_POOL_SIZE)))
             await asyncio.gather(*(reads() for _ in range(2 * DEFAULT_POOL_SIZE)))
         assert opened <= DEFAULT_POOL_SIZE
-        assert db.engine.pool.checkedin() == opened  # type: ignore[attr-defined]
+        assert db.engine.pool.checkedin() == opened
     finally:
         await db.dispose()

@@ -200,8 +200,8 @@ async def test_a_stale_idle_connection_is_replaced_by_the_careful_checkout(
             await reader.project(Hero, HeroPublic).list()
             raw: Any = reader._raw
             raw.invalidate()  # as a disconnect would leave it
-        solo._last_invalidation = float("-inf")  # pretend the window is over
-        assert not solo._idle_may_need_io()
+        solo._pool_checkout._last_invalidation = float("-inf")  # pretend the window is over
+        assert not solo._pool_checkout.idle_may_need_io()
         async with solo.reader() as reader:
             assert len(await reader.project(Hero, HeroPublic).list()) == 5
     finally:

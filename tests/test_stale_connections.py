@@ -109,12 +109,11 @@ async def test_a_caller_owned_connection_is_not_replaced(db: Database, service: 
     statement = sa.select(Hero.__table__.c.name)  # type: ignore[attr-defined]
     async with service.db.engine.connect() as connection:
         await connection.exec_driver_sql("SELECT 1")
-        service.db.reader_connection = connection
-        await service.drop_connections(db)
-        with pytest.raises(TransientError):
-            async with service.db.reader() as reader:
-                await reader.fetch(statement)
-        service.db.reader_connection = None
+        with service.db.bind(connection):
+            await service.drop_connections(db)
+            with pytest.raises(TransientError):
+                async with service.db.reader() as reader:
+                    await reader.fetch(statement)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import exc as orm_exc
 
-from .dialects import Backend, backend_for
+from .dialects import Backend, backend_for, backend_of_error
 
 
 class DatabaseError(Exception):
@@ -146,7 +146,7 @@ def translate(error: BaseException, backend: Backend | str | None = None) -> Bas
     if isinstance(error, DatabaseError) or not isinstance(error, sa_exc.DBAPIError):
         return error
     if backend is None:
-        backend = _guess_backend(error)
+        backend = backend_of_error(error)
     elif isinstance(backend, str):
         backend = backend_for(backend)
     info = backend.classify(error)
@@ -166,15 +166,6 @@ def translate(error: BaseException, backend: Backend | str | None = None) -> Bas
         translated.missing_reference = info.kind == "foreign_key"
     return translated
 
-
-def _guess_backend(error: sa_exc.DBAPIError) -> Backend:
-    """The backend an error came from, by the driver module that raised it."""
-    module = type(getattr(error, "orig", error)).__module__
-    if "asyncpg" in module or "psycopg" in module:
-        return backend_for("postgresql")
-    if "mysql" in module or "asyncmy" in module:
-        return backend_for("mysql")
-    return backend_for("sqlite")
 
 
 # --- refusals of the caller's input: bulk rows, pages and cursors, request filters ---------

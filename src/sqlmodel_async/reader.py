@@ -10,40 +10,35 @@ Each statement runs on its own (autocommit): no BEGIN and no ROLLBACK round trip
 statement sees one consistent snapshot (a team and its heroes are two statements, as under
 READ COMMITTED anyway). A Reader has no write method.
 
-On PostgreSQL (asyncpg) the projection's own statements (by key, the unfiltered listing, a
-collection's children by an array of keys) go to the driver directly: compiled once to
-SQL, prepared and cached by asyncpg, their rows handed to the projection as they come.
-SQLAlchemy's per-execute work (execution context, cache key, result objects) is most of
-what a one-row read costs in Python. A statement whose columns need SQLAlchemy to convert
-values (a TypeDecorator that converts, JSON, Enum, Numeric...), a filtered list, and the
-other backends run through SQLAlchemy Core on the same connection.
+Where the backend allows it (PostgreSQL with asyncpg), the projection's own statements go
+to the driver itself: see _asyncpg_reads.py. The rest runs through SQLAlchemy Core on the
+same connection.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
-from weakref import WeakKeyDictionary
 
-import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.pool import PoolProxiedConnection, QueuePool
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
+from . import _asyncpg_reads
+from ._compat import adapted_error, core_connection, invalidate_generation
+from ._driver_sql import DriverStatement, plain_type
+from ._pool_checkout import checkin_needs_io, checkout
 from .dialects import Backend
 from .errors import TransientError, translate
 from .projected import Projected
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
-#: Column types whose values asyncpg hands back exactly as SQLAlchemy would (no result
-#: processing). Anything else keeps SQLAlchemy's execution path.
-_PLAIN_TYPES = (sa.Integer, sa.String, sa.Boolean, sa.Date, sa.DateTime, sa.Time, sa.Uuid)
+#: Kept for the modules that still import it from here (`_driver_sql.plain_type`).
+_plain = plain_type
 
 
 class Reader:
@@ -59,23 +54,13 @@ class Reader:
         connection: AsyncConnection | None = None,
     ) -> None:
         """On a pooled connection (`raw`, given back by `close()`), or on an open
-        `connection` the caller owns (the testing plugin's: the test's transaction)."""
+        `connection` the caller owns (the one given to `Database.bind()`)."""
         self.backend = backend
         self._engine = engine
         self._raw = raw
         self._core = connection
         self._owned = connection is None
-        sync_engine = engine.sync_engine
-        # Direct reads skip SQLAlchemy's cursor events: an engine that logs statements
-        # (echo, a query counter, tracing) keeps seeing every one of them.
-        self._direct = (
-            raw is not None
-            and backend.direct_reads
-            and engine.dialect.driver == "asyncpg"
-            and not sync_engine.echo
-            and not sync_engine.dispatch.before_cursor_execute
-            and not sync_engine.dispatch.after_cursor_execute
-        )
+        self._direct = raw is not None and _asyncpg_reads.reads_directly(engine, backend)
         # True while a statement is out: if the task is cancelled then, the connection may
         # still be receiving the answer and must not go back to the pool.
         self._busy = False
@@ -84,7 +69,7 @@ class Reader:
 
     @property
     def direct(self) -> bool:
-        """Whether kept statements go to the driver itself (see the module's docstring)."""
+        """Whether kept statements go to the driver itself (see _asyncpg_reads.py)."""
         return self._direct
 
     # --- reads --------------------------------------------------------------------------
@@ -110,7 +95,7 @@ class Reader:
         self, statement: Any, parameters: dict[str, Any] | None = None, *, reusable: bool = False
     ) -> Sequence[Any]:
         """The rows of `statement`: straight from the driver when it is a kept statement
-        that needs no conversion (see the module's docstring), else through Core.
+        that needs no conversion (see _asyncpg_reads.py), else through Core.
 
         A pooled connection the server dropped since it was last used (a restart, a
         failover, `wait_timeout`, KILL) fails its next statement: it is discarded, with
@@ -130,7 +115,7 @@ class Reader:
     ) -> Sequence[Any]:
         self._lost = False
         if self._direct and reusable:
-            prepared = _driver_statement(statement, self._engine.dialect)
+            prepared = _asyncpg_reads.prepared(statement, self._engine.dialect)
             if prepared is not None:
                 return await self._fetch_direct(prepared, parameters or {})
         core = await self._core_connection()
@@ -146,18 +131,13 @@ class Reader:
         return result.all()
 
     async def _fetch_direct(
-        self, prepared: _DriverStatement, parameters: Mapping[str, Any]
+        self, prepared: DriverStatement, parameters: Mapping[str, Any]
     ) -> Sequence[Any]:
-        values = {**prepared.defaults, **parameters}
-        arguments = [
-            process(values[name]) if (process := prepared.processors.get(name)) else values[name]
-            for name in prepared.names
-        ]
+        arguments = prepared.arguments(parameters)
+        assert self._raw is not None
         self._busy = True
         try:
-            rows: Sequence[Any] = await self._driver.fetch(
-                prepared.sql, *arguments
-            )
+            rows = await _asyncpg_reads.fetch(self._raw, prepared.sql, arguments)
         except Exception as error:
             self._busy = False
             raise self._driver_error(error, prepared.sql, arguments) from error
@@ -175,11 +155,6 @@ class Reader:
         except sa_exc.DBAPIError as error:
             raise translate(error, self.backend) from error
 
-    @property
-    def _driver(self) -> Any:
-        assert self._raw is not None
-        return self._raw.driver_connection
-
     def _driver_error(
         self, error: Exception, sql: str | None, arguments: builtins.list[Any] | None
     ) -> BaseException:
@@ -192,35 +167,29 @@ class Reader:
         dialect = self._engine.dialect
         dbapi = dialect.loaded_dbapi
         assert self._raw is not None
-        try:
-            # The async adapter's own mapping of driver errors onto DB-API exceptions.
-            self._raw.dbapi_connection._handle_exception(error)  # type: ignore[union-attr]
-        except dbapi.Error as adapted:
-            disconnect = dialect.is_disconnect(
-                adapted, self._raw.dbapi_connection, None
-            ) or self.backend.is_disconnect(adapted)
-            if disconnect:
-                self._lost = True
-                # What Connection does on a disconnect (SQLAlchemy has no public call for
-                # "this connection's generation"): invalidate it, and mark the pool's
-                # connections opened before it for replacement at their next checkout.
-                self._engine.sync_engine.pool._invalidate(self._raw, adapted)
-            wrapped = sa_exc.DBAPIError.instance(
-                sql, arguments, adapted, dbapi.Error,
-                hide_parameters=self._engine.sync_engine.hide_parameters,
-                connection_invalidated=disconnect, dialect=dialect,
-            )
-            return translate(wrapped, self.backend)
-        except Exception as other:  # not a DB-API error: report it as it is
-            return other
-        return error
+        # The async adapter's own mapping of driver errors onto DB-API exceptions.
+        adapted = adapted_error(self._raw.dbapi_connection, error)
+        if not isinstance(adapted, dbapi.Error):  # not a DB-API error: report it as it is
+            return adapted
+        disconnect = dialect.is_disconnect(
+            adapted, self._raw.dbapi_connection, None
+        ) or self.backend.is_disconnect(adapted)
+        if disconnect:
+            self._lost = True
+            invalidate_generation(self._engine.sync_engine.pool, self._raw, adapted)
+        wrapped = sa_exc.DBAPIError.instance(
+            sql, arguments, adapted, dbapi.Error,
+            hide_parameters=self._engine.sync_engine.hide_parameters,
+            connection_invalidated=disconnect, dialect=dialect,
+        )
+        return translate(wrapped, self.backend)
 
     async def _core_connection(self) -> AsyncConnection:
         """SQLAlchemy Core on this Reader's pooled connection, made on first need."""
         if self._core is None:
             sync_engine = self._engine.sync_engine
             assert self._raw is not None
-            core = AsyncConnection(self._engine, Connection(sync_engine, connection=self._raw))
+            core = core_connection(self._engine, self._raw)
             try:
                 self._core = await core.execution_options(isolation_level="AUTOCOMMIT")
             except sync_engine.dialect.loaded_dbapi.Error as error:
@@ -242,105 +211,8 @@ class Reader:
             return
         if self._busy:
             await greenlet_spawn(self._raw.invalidate)
-        elif self._direct and not _checkin_needs_io(self._engine):
+        elif self._direct and not checkin_needs_io(self._engine):
             # Only driver calls ran on it: no transaction is open, the reset does nothing.
             self._raw.close()
             return
         await greenlet_spawn(self._raw.close)
-
-
-@dataclass(frozen=True, slots=True)
-class _DriverStatement:
-    """A statement compiled for the driver: its SQL, its parameters in order, the values
-    bound in the statement itself and the parameters that need SQLAlchemy's conversion."""
-
-    sql: str
-    names: tuple[str, ...]
-    defaults: dict[str, Any]
-    processors: dict[str, Callable[[Any], Any]]
-
-
-#: Compiled once per kept statement (and dialect); None: SQLAlchemy's path is needed.
-_compiled: WeakKeyDictionary[Any, dict[Dialect, _DriverStatement | None]] = WeakKeyDictionary()
-
-
-def _driver_statement(statement: Any, dialect: Dialect) -> _DriverStatement | None:
-    per_dialect = _compiled.get(statement)
-    if per_dialect is None:
-        per_dialect = _compiled[statement] = {}
-    if dialect not in per_dialect:
-        per_dialect[dialect] = _compile(statement, dialect)
-    return per_dialect[dialect]
-
-
-def _compile(statement: Any, dialect: Dialect) -> _DriverStatement | None:
-    if not all(_plain(column.type, dialect) for column in statement.selected_columns):
-        return None
-    compiled = statement.compile(dialect=dialect)
-    if compiled.literal_execute_params or compiled.post_compile_params:
-        return None  # rendered per call (expanding IN, literal LIMIT): SQLAlchemy's job
-    if compiled.escaped_bind_names:
-        return None
-    names = tuple(compiled.positiontup or ())
-    processors = {}
-    for name in names:
-        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors[name] = process
-    return _DriverStatement(compiled.string, names, dict(compiled.params), processors)
-
-
-def _plain(column_type: Any, dialect: Dialect) -> bool:
-    """Whether the driver's values for this column type are SQLAlchemy's values too."""
-    while isinstance(column_type, sa.TypeDecorator):
-        if type(column_type).process_result_value is not sa.TypeDecorator.process_result_value:
-            return False  # the decorator converts what it reads
-        column_type = column_type.impl_instance
-    if isinstance(column_type, sa.Float):
-        return not column_type.asdecimal  # asyncpg reads float columns as float
-    # Enum is a String to SQLAlchemy, but its values become enum members.
-    if not isinstance(column_type, _PLAIN_TYPES) or isinstance(column_type, sa.Enum):
-        return False
-    implementation = column_type.dialect_impl(dialect)
-    return implementation.result_processor(dialect, None) is None
-
-
-async def checkout(engine: AsyncEngine, *, idle_may_need_io: bool) -> PoolProxiedConnection:
-    """A connection from `engine`'s pool; a failure to connect raised as `engine.connect()`
-    raises it (a DBAPIError, the pool invalidated on a disconnect, handle_error hooks run).
-
-    SQLAlchemy's pool does its I/O through a greenlet, and starting one costs about as much
-    as the rest of the checkout (15 us, measured). Taking an idle connection needs no I/O
-    unless the pool pings or recycles it, or replaces one a disconnect invalidated (the
-    caller says so: `idle_may_need_io`); otherwise it is taken without a greenlet. Should it
-    need I/O after all, SQLAlchemy refuses before doing any (MissingGreenlet), puts the
-    record back, and the checkout runs in a greenlet.
-    """
-    sync_engine = engine.sync_engine
-    pool = sync_engine.pool
-    if not idle_may_need_io and isinstance(pool, QueuePool) and pool.checkedin() > 0:
-        try:
-            return sync_engine.raw_connection()
-        except sa_exc.MissingGreenlet:
-            pass
-
-    def connect() -> PoolProxiedConnection:
-        try:
-            return sync_engine.raw_connection()
-        except sync_engine.dialect.loaded_dbapi.Error as error:
-            Connection._handle_dbapi_exception_noconnection(error, sync_engine.dialect, sync_engine)
-
-    return await greenlet_spawn(connect)
-
-
-def _checkin_needs_io(engine: AsyncEngine) -> bool:
-    """Whether giving a clean connection (no transaction open on it) back to `engine`'s
-    pool may do I/O: when the pool is full it closes the connection instead, and checkin or
-    reset hooks may run statements. Otherwise it is a queue put."""
-    pool = engine.sync_engine.pool
-    return not (
-        isinstance(pool, QueuePool)
-        and pool.checkedin() < pool.size()
-        and not pool.dispatch.checkin
-        and not pool.dispatch.reset
-    )

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import ClauseElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ._compat import is_flushing, locks_rows
 from .dialects import Backend, normalize_url
 from .errors import ConfigurationError
 from .loading import GuardedSession
@@ -61,7 +62,7 @@ class RoutingSession(GuardedSession):
         primary = super().get_bind(mapper, clause=clause, **kw)
         if self.read_bind is None or self.has_written:
             return primary
-        if self._flushing or not _is_plain_read(clause):
+        if is_flushing(self) or not _is_plain_read(clause):
             self.has_written = True
             return primary
         return self.read_bind
@@ -71,7 +72,7 @@ def _is_plain_read(clause: ClauseElement | None) -> bool:
     """A SELECT without FOR UPDATE. Textual SQL may write: it is not a plain read."""
     if clause is None or not getattr(clause, "is_select", False):
         return False
-    return getattr(clause, "_for_update_arg", None) is None
+    return not locks_rows(clause)
 
 
 @dataclass
@@ -119,7 +120,7 @@ class ReplicaSet:
         """One engine per replica URL, with the primary's pool and connect options."""
         if isinstance(urls, str | URL):
             raise ConfigurationError("replicas must be a list of URLs, not one URL")
-        if urls and backend.name == "sqlite":
+        if urls and backend.embedded:
             raise ConfigurationError("SQLite has no replicas: replicas are for PostgreSQL/MySQL")
         engines = []
         for url in urls:

@@ -30,7 +30,6 @@ import pytest
 from sqlalchemy import MetaData, Table, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -299,25 +298,6 @@ def _refuse_new_transaction(
         )
 
 
-class _JoiningSessionmaker(async_sessionmaker[AsyncSession]):
-    """`database.sessionmaker` while a test runs: configured like the Database's, and a
-    session asking for the Database's engine as its bind (or an engine derived from it with
-    `execution_options()`, such as an AUTOCOMMIT one for reads: they share its pool) gets the
-    test's connection instead. Otherwise it would check out a connection of its own, outside
-    the rolled-back transaction: it would not see the test's rows, and on in-memory SQLite
-    (one shared connection) its isolation level would end the test's transaction."""
-
-    def __init__(self, factory: async_sessionmaker[AsyncSession], engine: AsyncEngine) -> None:
-        super().__init__(class_=factory.class_, **factory.kw)
-        self._pool = engine.sync_engine.pool
-
-    def __call__(self, **local_kw: Any) -> AsyncSession:
-        bind = local_kw.get("bind")
-        if isinstance(bind, AsyncEngine) and bind.sync_engine.pool is self._pool:
-            del local_kw["bind"]
-        return super().__call__(**local_kw)
-
-
 @_async_fixture(scope="function")
 async def session(
     database: Database, request: pytest.FixtureRequest
@@ -327,7 +307,7 @@ async def session(
     `commit()` releases a savepoint and opens the next, so committed work is visible to the
     test and the app but never to the next test. While the test runs, `database.session()`,
     `database.transaction()`, `run_in_transaction()` and `database.reader()` join the same
-    transaction.
+    transaction (`Database.bind`).
     """
     _require_session_loop(request)
     recorder_for(database)
@@ -336,18 +316,11 @@ async def session(
         sync_connection = connection.sync_connection
         assert sync_connection is not None
         event.listen(sync_connection, "before_cursor_execute", _refuse_new_transaction)
-        factory = database.sessionmaker
-        saved = dict(factory.kw)
-        factory.configure(bind=connection, join_transaction_mode="create_savepoint")
-        database.sessionmaker = _JoiningSessionmaker(factory, database.engine)
-        database.reader_connection = connection
         try:
-            async with factory() as test_session:
-                yield test_session
+            with database.bind(connection):
+                async with database.sessionmaker() as test_session:
+                    yield test_session
         finally:
-            database.reader_connection = None
-            database.sessionmaker = factory
-            factory.kw = saved
             event.remove(sync_connection, "before_cursor_execute", _refuse_new_transaction)
             if outer.is_active:
                 await outer.rollback()

@@ -1,12 +1,13 @@
 """Run the Heroes migrations on a `Database`, from async code (the service's start) or
 through `asyncio.run` (the `heroes db` commands).
 
-Every command runs on one connection, in one transaction (`migration_connection`). On
-SQLite that transaction begins IMMEDIATE, so workers starting together take turns instead
-of racing to migrate, and runs with foreign keys off: a batch migration rebuilds a table by
-copying it and dropping the original, and with foreign keys on, dropping `hero` would
-delete every item (ON DELETE CASCADE) and unlink every transfer. `PRAGMA foreign_key_check`
-before the commit refuses a migration that leaves a dangling reference instead.
+Every command runs on one connection, in one transaction (`migration_connection`). That
+transaction begins as the backend begins writes (SQLite: IMMEDIATE, so workers starting
+together take turns instead of racing to migrate). Where the backend says migrations need
+foreign keys off (SQLite: a batch migration rebuilds a table by copying it and dropping the
+original, and with foreign keys on, dropping `hero` would delete every item (ON DELETE
+CASCADE) and unlink every transfer), it runs with them off, and a foreign-key check before
+the commit refuses a migration that leaves a dangling reference instead.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 from sqlmodel_async import Database
-from sqlmodel_async.database import BEGIN_OPTION
+from sqlmodel_async.dialects import ForeignKeySwitch
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 UPGRADE_HINT = "run `heroes db upgrade`"
@@ -108,35 +109,34 @@ def alembic_config(
 @asynccontextmanager
 async def migration_connection(database: Database) -> AsyncIterator[AsyncConnection]:
     """A connection in a transaction that commits when the block ends without error."""
-    sqlite = database.backend.name == "sqlite"
+    switch = database.backend.foreign_key_switch
     async with database.engine.connect() as connection:
-        if sqlite:
-            await _sqlite_foreign_keys(connection, on=False)
+        if switch is not None:
+            await _outside_transaction(connection, switch.off)
         try:
-            if database.backend.write_begin is not None:
-                await connection.execution_options(**{BEGIN_OPTION: database.backend.write_begin})
+            await connection.execution_options(**database.backend.write_options)
             await connection.begin()
             yield connection
-            if sqlite:
-                await _check_foreign_keys(connection)
+            if switch is not None:
+                await _check_foreign_keys(connection, switch)
             await connection.commit()
         finally:
             if connection.in_transaction():
                 await connection.rollback()
-            if sqlite:
-                await _sqlite_foreign_keys(connection, on=True)
+            if switch is not None:
+                await _outside_transaction(connection, switch.on)
 
 
-async def _sqlite_foreign_keys(connection: AsyncConnection, *, on: bool) -> None:
-    # On the driver's connection, outside any transaction: SQLite ignores the pragma inside
-    # one, and SQLAlchemy would begin one before running it.
+async def _outside_transaction(connection: AsyncConnection, statement: str) -> None:
+    # On the driver's connection, outside any transaction: SQLite ignores the foreign-key
+    # switch inside one, and SQLAlchemy would begin one before running it.
     driver_connection: Any = (await connection.get_raw_connection()).driver_connection
-    cursor = await driver_connection.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+    cursor = await driver_connection.execute(statement)
     await cursor.close()
 
 
-async def _check_foreign_keys(connection: AsyncConnection) -> None:
-    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+async def _check_foreign_keys(connection: AsyncConnection, switch: ForeignKeySwitch) -> None:
+    broken = (await connection.exec_driver_sql(switch.check)).all()
     if broken:
         raise SchemaError(
             f"the migration would leave {len(broken)} rows referring to missing rows "
@@ -263,13 +263,14 @@ def _tidy_with_ruff(config: Config) -> None:
 
 
 async def prepare_schema(database: Database) -> None:
-    """The service's start. On SQLite (the embedded default) apply pending migrations.
+    """The service's start. On an embedded database (SQLite, the default) apply pending
+    migrations.
 
     On a database server, migrating is a deploy step (`heroes db upgrade`), not something
     each worker of each instance should race to do: check that the schema is at head and
     raise SchemaError, which says what to run, if it is not.
     """
-    if database.backend.name == "sqlite":
+    if database.backend.embedded:
         await upgrade(database)
         return
     current = await current_revision(database)
