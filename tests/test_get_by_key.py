@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from sqlmodel_async import Database, Repository
+from sqlmodel_async._compat import adapter_in_transaction
 
 from .write_models import Counter, Fan, Mood, Reading
 
@@ -57,7 +58,7 @@ async def test_a_first_read_before_begin_leaves_the_transaction_whole(wdb: Datab
         if wdb.backend.name == "postgresql":
             connection = await session.connection()
             adapter = (await connection.get_raw_connection()).dbapi_connection
-            assert adapter._transaction is None  # type: ignore[attr-defined]
+            assert not adapter_in_transaction(adapter)
         await fans.update(kept.id, {"age": 1})
         await fans.create({"name": "gone"})
         await session.rollback()

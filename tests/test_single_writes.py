@@ -301,20 +301,21 @@ async def test_composite_keys_update_and_delete(wdb: Database) -> None:
 async def test_postgresql_writes_go_to_the_driver_inside_the_sessions_transaction(
     wdb: Database,
 ) -> None:
-    """Pins the asyncpg adapter's private API the direct path uses (_channel.py):
+    """The direct path (_channel.py, through _compat.py's adapter calls):
     with nothing listening, the statement goes to asyncpg itself, begins the adapter's
     transaction as the adapter would, and a rollback takes the write back."""
     if wdb.backend.name != "postgresql":
         pytest.skip("the direct path is asyncpg's")
     from sqlmodel_async._channel import Channel
+    from sqlmodel_async._compat import adapter_in_transaction
 
     async with wdb.session() as session:
         channel = await Channel.open(session, wdb.backend, sa.inspect(Fan))
         assert channel._raw is not None
         adapter = channel._raw.dbapi_connection
-        assert adapter._transaction is None  # begun lazily, before the first statement
+        assert not adapter_in_transaction(adapter)  # begun lazily, before the first statement
         fan = await Repository(Fan, session).create({"name": "x"})
-        assert adapter._transaction is not None
+        assert adapter_in_transaction(adapter)
         await Repository(Fan, session).update(fan.id, {"age": 3})
         await session.rollback()
     async with wdb.session() as session:

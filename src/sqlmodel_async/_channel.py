@@ -7,110 +7,26 @@ context, cache-key and result objects are most of what a one-row write costs in 
 converts results, JSON, Enum, Numeric...) or compute (a Python-side column default) keep
 SQLAlchemy's path, as do the other backends.
 
-Private SQLAlchemy API used here (pinned by tests/test_single_writes.py): the asyncpg
-adapter's `_transaction` / `_start_transaction()` (the adapter begins the transaction
-lazily, before its first statement; a statement sent around it must begin it the same
-way) and `_handle_exception()` (its mapping of driver errors onto DB-API errors).
+The adapter begins its transaction lazily, before its first statement; a statement sent
+around it begins it the same way, and a driver error is mapped onto the DB-API error the
+adapter would raise (both through _compat.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Mapper, Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ._compat import adapted_error, adapter_in_transaction, begin_adapter_transaction
+from ._driver_sql import DriverStatement, driver_statement
 from ._write_statements import WriteStatement
 from .dialects import Backend
-from .reader import _plain
-
-
-@dataclass(frozen=True, slots=True)
-class DriverStatement:
-    """A statement compiled for the driver: its SQL, its binds in order, and the binds
-    whose values SQLAlchemy converts first."""
-
-    sql: str
-    names: tuple[str, ...]
-    #: Values bound in the statement itself (the 1 of `version + 1`).
-    defaults: dict[str, Any]
-    processors: dict[str, Callable[[Any], Any]]
-    #: SQLAlchemy's conversion of each returned column's value, where any has one.
-    results: tuple[Callable[[Any], Any] | None, ...] | None = None
-
-    def rows(self, found: Sequence[Any]) -> Sequence[Sequence[Any]]:
-        """The driver's rows with SQLAlchemy's conversions applied."""
-        results = self.results
-        if results is None:
-            return found
-        return [
-            tuple(
-                value if convert is None or value is None else convert(value)
-                for convert, value in zip(results, row, strict=True)
-            )
-            for row in found
-        ]
-
-
-def _driver_statement(
-    written: WriteStatement, dialect: Dialect, backend: Backend
-) -> DriverStatement | None:
-    if dialect not in written.driver:
-        written.driver[dialect] = _compile(written, dialect, backend)
-    return written.driver[dialect]
-
-
-def _compile(written: WriteStatement, dialect: Dialect, backend: Backend) -> DriverStatement | None:
-    results = []
-    for column in written.columns:
-        processor = _result_processor(column.type, dialect, backend)
-        if processor is _UNKNOWN:
-            return None
-        results.append(processor)
-    compiled: Any = written.statement.compile(dialect=dialect)
-    if (
-        compiled.literal_execute_params
-        or compiled.post_compile_params
-        or compiled.escaped_bind_names
-        or getattr(compiled, "insert_prefetch", None)
-        or getattr(compiled, "update_prefetch", None)
-    ):
-        return None  # rendered or computed per call: SQLAlchemy's job
-    names = tuple(compiled.positiontup or ())
-    processors = {}
-    for name in names:
-        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors[name] = process
-    return DriverStatement(
-        compiled.string, names, dict(compiled.params), processors,
-        tuple(results) if any(results) else None,
-    )
-
-
-_UNKNOWN: Any = object()
-
-
-def _result_processor(column_type: Any, dialect: Dialect, backend: Backend) -> Any:
-    """SQLAlchemy's conversion of the driver's values for `column_type` (None: none), or
-    `_UNKNOWN` when it cannot be known without the result's own type codes."""
-    if _plain(column_type, dialect):
-        return None
-    base = column_type
-    while isinstance(base, sa.TypeDecorator):
-        base = base.impl_instance
-    code = next((code for kind, code in backend.result_type_codes if isinstance(base, kind)), None)
-    try:
-        return column_type.dialect_impl(dialect).result_processor(dialect, code)
-    except Exception:  # a processor that needs the type code we could not name
-        return _UNKNOWN
-
 
 #: `session.info` key: (the session's innermost transaction, its AsyncConnection, the
 #: pooled connection or None) while that transaction lasts.
@@ -216,7 +132,7 @@ class Channel:
         if not self.backend.read_before_begin:
             return False
         adapter = self._raw.dbapi_connection  # type: ignore[union-attr]
-        if adapter._transaction is not None:
+        if adapter_in_transaction(adapter):
             return False
         level = adapter.isolation_level
         if level is None:  # the server's default, as the dialect read it at first connect
@@ -305,22 +221,21 @@ class Channel:
     def _prepared(self, written: WriteStatement) -> DriverStatement | None:
         if self._raw is None:
             return None
-        return _driver_statement(written, self.dialect, self.backend)
+        return driver_statement(
+            written.statement, self.dialect, columns=written.columns,
+            type_codes=self.backend.result_type_codes,
+        )
 
     @staticmethod
     def _arguments(prepared: DriverStatement, parameters: Mapping[str, Any]) -> list[Any]:
-        values = {**prepared.defaults, **parameters}
-        return [
-            process(values[name]) if (process := prepared.processors.get(name)) else values[name]
-            for name in prepared.names
-        ]
+        return prepared.arguments(parameters)
 
     async def _begin(self) -> None:
         # The adapter begins the transaction before its first statement; do the same.
         adapter = self._raw.dbapi_connection  # type: ignore[union-attr]
-        if adapter._transaction is None and not adapter.autocommit:
+        if not adapter_in_transaction(adapter):
             try:
-                await adapter._start_transaction()
+                await begin_adapter_transaction(adapter)
             except self.dialect.loaded_dbapi.Error as error:
                 raise sa_exc.DBAPIError.instance(
                     "BEGIN", [], error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
@@ -334,19 +249,16 @@ class Channel:
         dialect = self.dialect
         dbapi = dialect.loaded_dbapi
         raw: Any = self._raw
-        try:
-            raw.dbapi_connection._handle_exception(error)
-        except dbapi.Error as adapted:
-            disconnect = dialect.is_disconnect(
-                adapted, raw.dbapi_connection, None
-            ) or self.backend.is_disconnect(adapted)
-            wrapped = sa_exc.DBAPIError.instance(
-                sql, arguments, adapted, dbapi.Error,
-                connection_invalidated=disconnect, dialect=dialect,
-            )
-            if disconnect:
-                await self.connection.invalidate(wrapped)
-            return wrapped
-        except Exception as other:  # not a DB-API error: report it as it is
-            return other
-        return error
+        adapted = adapted_error(raw.dbapi_connection, error)
+        if not isinstance(adapted, dbapi.Error):  # not a DB-API error: report it as it is
+            return adapted
+        disconnect = dialect.is_disconnect(
+            adapted, raw.dbapi_connection, None
+        ) or self.backend.is_disconnect(adapted)
+        wrapped = sa_exc.DBAPIError.instance(
+            sql, arguments, adapted, dbapi.Error,
+            connection_invalidated=disconnect, dialect=dialect,
+        )
+        if disconnect:
+            await self.connection.invalidate(wrapped)
+        return wrapped

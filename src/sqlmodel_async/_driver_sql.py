@@ -3,20 +3,27 @@ SQLAlchemy's execution (the direct reads of `_asyncpg_reads.py`, single-row writ
 
 `driver_statement(statement, dialect, columns=...)` compiles a Core statement to the
 driver's SQL and the order of its parameters, once per statement and dialect, or says
-None when the statement needs SQLAlchemy's path: its result columns need SQLAlchemy to
-convert values (a TypeDecorator that converts, JSON, Enum, Numeric...), or its SQL or
-values are made per call (expanding IN, literal LIMIT, Python-side column defaults).
+None when the statement needs SQLAlchemy's path: its SQL or values are made per call
+(expanding IN, literal LIMIT, Python-side column defaults), or its result columns need
+SQLAlchemy to convert values (a TypeDecorator that converts, JSON, Enum, Numeric...) and
+the caller does not convert them (`type_codes=None`). A caller that passes the backend's
+`result_type_codes` gets SQLAlchemy's conversion of each such column with the statement
+and applies it with `DriverStatement.rows()`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+
+#: (SQLAlchemy type, the driver's type code of a result column of that type): see
+#: `Backend.result_type_codes`.
+TypeCodes = tuple[tuple[type[Any], int], ...]
 
 #: Column types whose values the driver hands back exactly as SQLAlchemy would (no
 #: result processing). Anything else keeps SQLAlchemy's execution path.
@@ -33,6 +40,21 @@ class DriverStatement:
     names: tuple[str, ...]
     defaults: dict[str, Any]
     processors: dict[str, Callable[[Any], Any]]
+    #: SQLAlchemy's conversion of each returned column's value, where any has one.
+    results: tuple[Callable[[Any], Any] | None, ...] | None = None
+
+    def rows(self, found: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        """The driver's rows with SQLAlchemy's conversions applied."""
+        results = self.results
+        if results is None:
+            return found
+        return [
+            tuple(
+                value if convert is None or value is None else convert(value)
+                for convert, value in zip(results, row, strict=True)
+            )
+            for row in found
+        ]
 
     def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
         """The driver's positional arguments for these parameters (bind name: value)."""
@@ -48,7 +70,11 @@ _compiled: WeakKeyDictionary[Any, dict[Dialect, DriverStatement | None]] = WeakK
 
 
 def driver_statement(
-    statement: Any, dialect: Dialect, *, columns: Iterable[Any]
+    statement: Any,
+    dialect: Dialect,
+    *,
+    columns: Iterable[Any],
+    type_codes: TypeCodes | None = None,
 ) -> DriverStatement | None:
     """`statement` compiled for `dialect`'s driver, cached on the statement object (keep
     the statement to keep the compilation), or None when SQLAlchemy's path is needed.
@@ -60,16 +86,31 @@ def driver_statement(
     if per_dialect is None:
         per_dialect = _compiled[statement] = {}
     if dialect not in per_dialect:
-        per_dialect[dialect] = compile_for_driver(statement, dialect, columns=columns)
+        per_dialect[dialect] = compile_for_driver(
+            statement, dialect, columns=columns, type_codes=type_codes
+        )
     return per_dialect[dialect]
 
 
 def compile_for_driver(
-    statement: Any, dialect: Dialect, *, columns: Iterable[Any]
+    statement: Any,
+    dialect: Dialect,
+    *,
+    columns: Iterable[Any],
+    type_codes: TypeCodes | None = None,
 ) -> DriverStatement | None:
     """`driver_statement` without the cache."""
-    if not all(plain_type(column.type, dialect) for column in columns):
-        return None
+    results: list[Any] = []
+    for column in columns:
+        if plain_type(column.type, dialect):
+            results.append(None)
+            continue
+        processor = _UNKNOWN if type_codes is None else _result_processor(
+            column.type, dialect, type_codes
+        )
+        if processor is _UNKNOWN:
+            return None
+        results.append(processor)
     compiled: Any = statement.compile(dialect=dialect)
     if (
         compiled.literal_execute_params
@@ -85,7 +126,27 @@ def compile_for_driver(
         process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             processors[name] = process
-    return DriverStatement(compiled.string, names, dict(compiled.params), processors)
+    return DriverStatement(
+        compiled.string, names, dict(compiled.params), processors,
+        tuple(results) if any(results) else None,
+    )
+
+
+def _result_processor(column_type: Any, dialect: Dialect, type_codes: TypeCodes) -> Any:
+    """SQLAlchemy's conversion of the driver's values for a column type (None: none), or
+    `_UNKNOWN` when it cannot be known without the result's own type codes."""
+    base = column_type
+    while isinstance(base, sa.TypeDecorator):
+        base = base.impl_instance
+    code = next((code for kind, code in type_codes if isinstance(base, kind)), None)
+    try:
+        processor = column_type.dialect_impl(dialect).result_processor(dialect, code)
+    except Exception:  # a processor that needs the type code we could not name
+        return _UNKNOWN
+    return processor
+
+
+_UNKNOWN: Any = object()
 
 
 def plain_type(column_type: Any, dialect: Dialect) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ._compat import register_new
 from ._write_statements import ModelColumns
 
 
@@ -94,12 +95,9 @@ def attach(
         session.expunge(existing)  # an instance of a row deleted by a statement before
     session.add(instance)
     if new:
-        # Registered as new in this transaction, as the ORM registers what it inserts
-        # (private API: SessionTransaction._new), so a rollback expunges it instead of
-        # leaving an instance of a row that no longer exists.
-        transaction = session.sync_session._transaction
-        if transaction is not None:
-            transaction._new[sa.inspect(instance)] = True
+        # As the ORM registers what it inserts: a rollback expunges it instead of leaving
+        # an instance of a row that no longer exists.
+        register_new(session, instance)
     return instance
 
 

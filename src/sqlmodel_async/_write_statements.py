@@ -7,16 +7,12 @@ built once here and SQLAlchemy (or the driver, _channel.py) compiles and prepare
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapper
-
-if TYPE_CHECKING:
-    from ._channel import DriverStatement
 
 #: Bind names: values set are `v_<attribute>`, key columns `k_<attribute>`.
 EXPECTED_VERSION = "expected_version"
@@ -105,8 +101,6 @@ class WriteStatement:
     returning: tuple[str, ...] = ()
     #: The columns of its rows (whose types decide whether the driver may send it).
     columns: tuple[Any, ...] = ()
-    #: Compiled for the driver, per dialect (None: SQLAlchemy's path is needed).
-    driver: dict[Dialect, DriverStatement | None] = field(default_factory=dict)
 
 
 def _key_clauses(meta: ModelColumns) -> list[Any]:

@@ -29,16 +29,13 @@ from sqlalchemy.util import greenlet_spawn
 
 from . import _asyncpg_reads
 from ._compat import adapted_error, core_connection, invalidate_generation
-from ._driver_sql import DriverStatement, plain_type
+from ._driver_sql import DriverStatement
 from ._pool_checkout import checkin_needs_io, checkout
 from .dialects import Backend
 from .errors import TransientError, translate
 from .projected import Projected
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
-
-#: Kept for the modules that still import it from here (`_driver_sql.plain_type`).
-_plain = plain_type
 
 
 class Reader:
