@@ -7,6 +7,7 @@ holds what each scope does with them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
@@ -87,7 +88,7 @@ class Scopes:
         everything goes to the primary.
         """
         routing: dict[str, Any] = {"sync_session_class": RoutingSession} if replica else {}
-        async with self.sessionmaker(**routing) as session:
+        async with opened(self.sessionmaker, **routing) as session:
             if replica:
                 await self.replicas.route(session, whole_session=False)
             try:
@@ -105,7 +106,7 @@ class Scopes:
         upgrade a stale snapshot), so concurrent writers to different rows would refuse
         each other. Use `session()` or `read_only()` to read without the lock.
         """
-        async with self.sessionmaker(**self._write_bind) as session:
+        async with opened(self.sessionmaker, **self._write_bind) as session:
             try:
                 yield session
                 await session.commit()
@@ -126,7 +127,7 @@ class Scopes:
         MariaDB/MySQL `START TRANSACTION READ ONLY`, SQLite `PRAGMA query_only`), and the
         connection goes back to the pool with no read-only state left on it.
         """
-        async with self.sessionmaker() as session:
+        async with opened(self.sessionmaker) as session:
             if not replica or await self.replicas.route(session, whole_session=True) is None:
                 await begin_read_only(await session.connection(), self.backend)
             keep = keep_read_only(session, self.backend)
@@ -183,7 +184,7 @@ class Scopes:
         """
 
         async def attempt() -> T:
-            async with self.sessionmaker(**self._write_bind) as session:
+            async with opened(self.sessionmaker, **self._write_bind) as session:
                 if self._write_bind:
                     # SQLite: the write lock before the work starts, so a busy database is
                     # retried before the work runs rather than after it.
@@ -220,3 +221,22 @@ class _JoiningSessionmaker(async_sessionmaker[AsyncSession]):
         if isinstance(bind, AsyncEngine) and bind.sync_engine.pool is self._pool:
             del local_kw["bind"]
         return super().__call__(**local_kw)
+
+
+@asynccontextmanager
+async def opened(
+    factory: async_sessionmaker[AsyncSession], **options: Any
+) -> AsyncIterator[AsyncSession]:
+    """A new session from `factory`, closed at the end as `async with factory()` closes
+    it. A session with no transaction left (committed, or never begun) has nothing to
+    send: it is closed at once, without the greenlet hop and the shielded task that
+    `AsyncSession.close()` on exit costs."""
+    session = factory(**options)
+    try:
+        yield session
+    finally:
+        if session.sync_session.get_transaction() is None:
+            session.sync_session.close()
+        else:
+            # As AsyncSession's own exit does: a cancelled caller still closes it.
+            await asyncio.shield(asyncio.ensure_future(session.close()))
