@@ -1,10 +1,13 @@
-"""MariaDB's and MySQL's errors as `dialects.MYSQL` reads them: the kind of a refusal by its
-error code, and the constraint and column its message names."""
+"""MariaDB's and MySQL's mechanics behind `dialects.MYSQL`: the kind of a refusal by its
+error code, the constraint and column its message names, and the column type of exact
+text."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from sqlalchemy.dialects import mysql
 
 from ._error_info import ErrorInfo, driver_error
 
@@ -52,3 +55,12 @@ def classify(exc: BaseException) -> ErrorInfo:
     if key is not None and "." in key:  # MySQL 8 says 'table.key'
         key = key.split(".", 1)[1]
     return ErrorInfo(kind, key, column.group(1) if column else None)
+
+
+def exact_text(dialect: Any, length: int | None) -> Any:
+    """Text that compares exactly (binary, NO PAD: trailing spaces count): `utf8mb4` with
+    MariaDB's `utf8mb4_nopad_bin` (MySQL 8 has no such collation: `utf8mb4_0900_bin`)."""
+    collation = "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else (
+        "utf8mb4_0900_bin"
+    )
+    return mysql.VARCHAR(length, charset="utf8mb4", collation=collation)

@@ -20,6 +20,12 @@ from . import _mysql, _postgresql, _sqlite
 from ._error_info import ErrorInfo as ErrorInfo
 from ._sqlite import BEGIN_OPTION
 
+#: A timestamp column with its microseconds on every backend: MariaDB/MySQL's plain
+#: DATETIME drops them, DATETIME(6) keeps them.
+MICROSECOND_TIMESTAMP = sa.DateTime(timezone=True).with_variant(
+    mysql.DATETIME(fsp=6), "mysql", "mariadb"
+)
+
 #: Where a Database puts its Backend in each session's `info` (Repository reads it there).
 BACKEND_INFO_KEY = "sqlmodel_async.backend"
 
@@ -127,10 +133,12 @@ class Backend:
         default=lambda _: False, repr=False
     )
     # --- end of the bulk-write fields
-    #: The collation under which text compares exactly (binary, NO PAD: trailing spaces
-    #: count) for a SQLAlchemy dialect, where the default does not (MariaDB/MySQL), else
-    #: None: `types.ExactText` uses it.
-    exact_collation: Callable[[Any], str | None] = field(default=lambda _: None, repr=False)
+    #: `(dialect, length) ->` the column type of text that compares exactly (binary, NO
+    #: PAD: trailing spaces count) where the default string type does not (MariaDB/MySQL),
+    #: else None: `types.ExactText` uses it.
+    exact_text: Callable[[Any, int | None], Any] = field(
+        default=lambda _dialect, _length: None, repr=False
+    )
     #: Table options `Database.create_all` gives every table that does not set them
     #: itself: MariaDB/MySQL tables in utf8mb4 whatever the database's default (utf8mb3
     #: holds no emoji: an insert of one is refused).
@@ -256,10 +264,7 @@ MYSQL = Backend(
     error_modules=("mysql", "asyncmy"),
     update_from="union_join",
     upsert="on_duplicate_key",
-    # MariaDB has no utf8mb4_0900_bin; MySQL 8 has no utf8mb4_nopad_bin.
-    exact_collation=lambda dialect: (
-        "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
-    ),
+    exact_text=_mysql.exact_text,
     table_options={"mysql_default_charset": "utf8mb4"},
     update_returning=False,  # MariaDB has INSERT and DELETE RETURNING, not UPDATE's
     bulk_lock_order=True,

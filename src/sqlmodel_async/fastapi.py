@@ -55,15 +55,15 @@ RETRY_AFTER_SECONDS = 1
 async def get_database(request: Request) -> Database:
     """The app's Database, put on `app.state.database` by `lifespan()`.
 
-    A coroutine on purpose: FastAPI runs a plain `def` dependency in its thread pool, and
-    that hop cost every request using it about 10% of the service's CPU (py-spy, issue 7)."""
+    A coroutine on purpose: FastAPI runs a plain `def` dependency in its thread pool, a
+    thread hop per request for what is an attribute read."""
     return database_of(request)
 
 
 def database_of(request: Request) -> Database:
     """The app's Database, without a dependency: for the hottest endpoints, a `request:
-    Request` parameter and this call skip FastAPI's dependency resolution (measured: 45 us
-    of a 370 us GET by id, in-process). Elsewhere `DatabaseDep` reads better."""
+    Request` parameter and this call skip FastAPI's dependency resolution, a noticeable
+    part of a GET by id (docs/benchmarks.md). Elsewhere `DatabaseDep` reads better."""
     database = getattr(request.app.state, "database", None)
     if not isinstance(database, Database):
         raise RuntimeError(

@@ -266,8 +266,8 @@ class Projection(Generic[SchemaT]):
     def listing(self, offset: int, limit: int | None) -> tuple[Any, dict[str, Any]]:
         """The unfiltered SELECT in primary-key order with OFFSET/LIMIT as bound parameters,
         and its parameters. Built once per shape: a statement built per request costs its
-        construction and its cache key (measured: about a third of a 100-row list's time in
-        SQLAlchemy, before the query is even sent)."""
+        construction and its cache key, a good part of a short list's time in SQLAlchemy,
+        before the query is even sent."""
         shape = (offset > 0, limit is not None)
         statement = self._listings.get(shape)
         if statement is None:

@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 
-from .dialects import backend_for, known_backend
+from .dialects import MICROSECOND_TIMESTAMP, backend_for, known_backend
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -24,7 +23,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     ...                              sa_type=UTCDateTime)
     """
 
-    impl = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+    impl = MICROSECOND_TIMESTAMP
     cache_ok = True
 
     @property
@@ -76,12 +75,8 @@ class ExactText(sa.TypeDecorator[str]):
         # The generic compiler (str(statement), a statement's digest) has no Backend: a
         # plain string there.
         backend = known_backend(dialect.name)
-        collation = backend.exact_collation(dialect) if backend is not None else None
-        if collation is None:
-            return dialect.type_descriptor(sa.String(self.length))
-        return dialect.type_descriptor(
-            mysql.VARCHAR(self.length, charset="utf8mb4", collation=collation)
-        )
+        exact = backend.exact_text(dialect, self.length) if backend is not None else None
+        return dialect.type_descriptor(exact if exact is not None else sa.String(self.length))
 
     @property
     def python_type(self) -> type[str]:
