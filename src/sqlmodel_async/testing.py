@@ -170,11 +170,15 @@ class QueryLog:
 
 class QueryRecorder:
     """Hands each statement of one engine to the open `QueryLog`s (transaction control
-    statements such as BEGIN and SAVEPOINT are not counted)."""
+    statements such as BEGIN and SAVEPOINT are not counted).
+
+    It listens to the engine only while a log is open: a listener makes the library send
+    every statement through SQLAlchemy (so that it is seen), and the code under test
+    should otherwise run as it runs in production."""
 
     def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.logs: list[QueryLog] = []
-        event.listen(engine, "before_cursor_execute", self._record)
 
     def _record(
         self, _conn: Connection, _cursor: Any, statement: str, *_args: Any, **_kw: Any
@@ -187,11 +191,20 @@ class QueryRecorder:
     @contextmanager
     def record(self) -> Iterator[QueryLog]:
         log = QueryLog()
+        if not self.logs:
+            event.listen(self.engine, "before_cursor_execute", self._record)
         self.logs.append(log)
         try:
             yield log
         finally:
             self.logs.remove(log)
+            if not self.logs:
+                self.close()
+
+    def close(self) -> None:
+        """Stop listening to the engine (open logs record nothing more)."""
+        if event.contains(self.engine, "before_cursor_execute", self._record):
+            event.remove(self.engine, "before_cursor_execute", self._record)
 
 
 _recorders: WeakKeyDictionary[Engine, QueryRecorder] = WeakKeyDictionary()

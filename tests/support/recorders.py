@@ -29,14 +29,9 @@ def queries(db: Database, *, starting: str = "") -> Iterator[list[str]]:
     """The statements the block runs on `db`'s engine, counted as `max_queries` counts them,
     whitespace collapsed. With `starting` (say "SELECT"), the list keeps, once the block
     ends, only the statements that start with it."""
-    engine = db.engine.sync_engine
-    recorder = QueryRecorder(engine)
-    try:
-        with recorder.record() as log:
-            yield log.statements
-    finally:
-        # The plugin has no way to detach a recorder: remove its listener by hand.
-        event.remove(engine, "before_cursor_execute", recorder._record)
+    recorder = QueryRecorder(db.engine.sync_engine)
+    with recorder.record() as log:
+        yield log.statements
     if starting:
         log.statements[:] = [
             statement for statement in log.statements
