@@ -298,25 +298,28 @@ async def test_composite_keys_update_and_delete(wdb: Database) -> None:
         assert await Repository(BookTag, session).count() == 0
 
 
-async def test_postgresql_writes_go_to_the_driver_inside_the_sessions_transaction(
+async def test_writes_go_to_the_driver_inside_the_sessions_transaction(
     wdb: Database,
 ) -> None:
-    """The direct path (_channel.py, through _compat.py's adapter calls):
-    with nothing listening, the statement goes to asyncpg itself, begins the adapter's
-    transaction as the adapter would, and a rollback takes the write back."""
-    if wdb.backend.name != "postgresql":
-        pytest.skip("the direct path is asyncpg's")
+    """The direct path (_channel.py, each backend's `driver_calls`): with nothing
+    listening, the statements go to the driver itself, inside the session's transaction
+    (asyncpg's adapter begun as the adapter would begin it), and a rollback takes the
+    writes back."""
     from sqlmodel_async._channel import Channel
     from sqlmodel_async._compat import adapter_in_transaction
 
+    postgresql = wdb.backend.name == "postgresql"
     async with wdb.session() as session:
         channel = await Channel.open(session, wdb.backend, sa.inspect(Fan))
         assert channel._raw is not None
         adapter = channel._raw.dbapi_connection
-        assert not adapter_in_transaction(adapter)  # begun lazily, before the first statement
+        if postgresql:
+            assert not adapter_in_transaction(adapter)  # begun lazily, before a statement
         fan = await Repository(Fan, session).create({"name": "x"})
-        assert adapter_in_transaction(adapter)
+        if postgresql:
+            assert adapter_in_transaction(adapter)
         await Repository(Fan, session).update(fan.id, {"age": 3})
+        await Repository(Fan, session).create({"name": "y"})
         await session.rollback()
     async with wdb.session() as session:
         assert await Repository(Fan, session).count() == 0

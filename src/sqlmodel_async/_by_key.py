@@ -36,7 +36,7 @@ async def get_by_key(
     """The session's instance of the row with primary key `key`, None if there is no such
     row, or `ORM` when `session.get()` must answer instead."""
     events = mapper.class_manager.dispatch
-    if not backend.direct_writes or not _plain(mapper) or events.load or events.refresh:
+    if backend.driver_calls is None or not _plain(mapper) or events.load or events.refresh:
         return ORM
     sync_session = session.sync_session
     if (

@@ -1,15 +1,15 @@
 """Sending the statements by key (_write_statements.py) on the session's own connection.
 
-On PostgreSQL with asyncpg the statement goes to the driver itself when nothing listens
+The statement goes to the driver itself (`Backend.driver_calls`) when nothing listens
 to the engine's cursor executes (echo, a query counter, tracing): SQLAlchemy's execution
 context, cache-key and result objects are most of what a one-row write costs in Python
-(as in reader.py). Statements whose values SQLAlchemy must convert (a TypeDecorator that
-converts results, JSON, Enum, Numeric...) or compute (a Python-side column default) keep
-SQLAlchemy's path, as do the other backends.
+(as in reader.py). The values go through SQLAlchemy's bind and result conversions
+(_driver_sql.py); statements whose values SQLAlchemy computes per call (a Python-side
+column default) or whose conversions cannot be known ahead keep SQLAlchemy's path.
 
-The adapter begins its transaction lazily, before its first statement; a statement sent
-around it begins it the same way, and a driver error is mapped onto the DB-API error the
-adapter would raise (both through _compat.py).
+The transaction begins as SQLAlchemy's adapter would begin it (each backend's
+`driver_calls.begin`), and a driver error is mapped onto the DB-API error the adapter
+would raise (_compat.py), so callers see the same errors on both paths.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Mapper, Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ._compat import adapted_error, adapter_in_transaction, begin_adapter_transaction
+from ._compat import adapted_error
 from ._driver_sql import DriverStatement, driver_statement
 from ._write_statements import WriteStatement
 from .dialects import Backend
@@ -42,7 +42,7 @@ def routed(session: AsyncSession) -> bool:
 
 async def _pooled(connection: AsyncConnection, backend: Backend) -> Any | None:
     """The pooled connection, where statements may go to the driver itself."""
-    if not backend.direct_writes or connection.dialect.driver != backend.driver:
+    if backend.driver_calls is None or connection.dialect.driver != backend.driver:
         return None
     try:  # no I/O while the connection is valid
         return connection.sync_connection.connection  # type: ignore[union-attr]
@@ -60,6 +60,8 @@ class Channel:
         self.backend = backend
         #: The pooled connection when statements go to the driver itself, else None.
         self._raw = raw
+        #: How they go there (`Backend.driver_calls`).
+        self._calls: Any = backend.driver_calls
 
     @classmethod
     async def open(cls, session: AsyncSession, backend: Backend, mapper: Mapper[Any]) -> Channel:
@@ -118,26 +120,13 @@ class Channel:
         prepared = self._prepared(written)
         assert prepared is not None, "read() is for the driver's own path"
         arguments = self._arguments(prepared, parameters)
-        if not self._before_begin():
+        if not self._calls.reads_before_begin(self._raw, self.dialect):
             await self._begin()
         try:
-            rows: Sequence[Any] = await self._raw.driver_connection.fetch(  # type: ignore[union-attr]
-                prepared.sql, *arguments
-            )
+            rows = await self._calls.fetch(self._raw, prepared.sql, arguments)
         except Exception as error:
             raise await self._driver_error(error, prepared.sql, arguments) from error
         return prepared.rows(rows)
-
-    def _before_begin(self) -> bool:
-        if not self.backend.read_before_begin:
-            return False
-        adapter = self._raw.dbapi_connection  # type: ignore[union-attr]
-        if adapter_in_transaction(adapter):
-            return False
-        level = adapter.isolation_level
-        if level is None:  # the server's default, as the dialect read it at first connect
-            level = self.dialect.default_isolation_level
-        return str(level).replace("_", " ").upper() in ("READ COMMITTED", "AUTOCOMMIT")
 
     async def rows(
         self, written: WriteStatement, parameters: Mapping[str, Any]
@@ -150,9 +139,7 @@ class Channel:
         arguments = self._arguments(prepared, parameters)
         await self._begin()
         try:
-            rows: Sequence[Any] = await self._raw.driver_connection.fetch(  # type: ignore[union-attr]
-                prepared.sql, *arguments
-            )
+            rows = await self._calls.fetch(self._raw, prepared.sql, arguments)
         except Exception as error:
             raise await self._driver_error(error, prepared.sql, arguments) from error
         return prepared.rows(rows)
@@ -160,11 +147,11 @@ class Channel:
     async def driver_sql(self, sql: str, parameters: Any) -> Any:
         """SQL compiled for the driver, run once with `parameters` (a tuple): its rows on
         the driver's own path, else SQLAlchemy's result (several parameter sets too)."""
-        if self._raw is None or not isinstance(parameters, tuple):
+        if self._raw is None or not self._calls.bulk_rows or not isinstance(parameters, tuple):
             return await self.connection.exec_driver_sql(sql, parameters)
         await self._begin()
         try:
-            return await self._raw.driver_connection.fetch(sql, *parameters)
+            return await self._calls.fetch(self._raw, sql, parameters)
         except Exception as error:
             raise await self._driver_error(error, sql, list(parameters)) from error
 
@@ -185,12 +172,9 @@ class Channel:
         arguments = self._arguments(prepared, parameters)
         await self._begin()
         try:
-            status: str = await self._raw.driver_connection.execute(  # type: ignore[union-attr]
-                prepared.sql, *arguments
-            )
+            return int(await self._calls.execute(self._raw, prepared.sql, arguments))
         except Exception as error:
             raise await self._driver_error(error, prepared.sql, arguments) from error
-        return int(status.rsplit(" ", 1)[-1])
 
     async def inserted_key(
         self, written: WriteStatement, parameters: Mapping[str, Any]
@@ -205,18 +189,17 @@ class Channel:
         return await self.connection.execute(statement)
 
     async def control(self, *statements: str) -> None:
-        """Transaction-control statements (SAVEPOINT ...). The driver sends them in the
-        simple protocol, several in one message: nothing to prepare, one round trip."""
+        """Transaction-control statements (SAVEPOINT ...), in one message where the
+        driver takes several (asyncpg's simple protocol)."""
         if self._raw is None:
             for sql in statements:
                 await self.connection.exec_driver_sql(sql)
             return
-        sql = "; ".join(statements)
         await self._begin()
         try:
-            await self._raw.driver_connection.execute(sql)
+            await self._calls.control(self._raw, statements)
         except Exception as error:
-            raise await self._driver_error(error, sql, []) from error
+            raise await self._driver_error(error, "; ".join(statements), []) from error
 
     def _prepared(self, written: WriteStatement) -> DriverStatement | None:
         if self._raw is None:
@@ -231,15 +214,12 @@ class Channel:
         return prepared.arguments(parameters)
 
     async def _begin(self) -> None:
-        # The adapter begins the transaction before its first statement; do the same.
-        adapter = self._raw.dbapi_connection  # type: ignore[union-attr]
-        if not adapter_in_transaction(adapter):
-            try:
-                await begin_adapter_transaction(adapter)
-            except self.dialect.loaded_dbapi.Error as error:
-                raise sa_exc.DBAPIError.instance(
-                    "BEGIN", [], error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
-                ) from error
+        try:
+            await self._calls.begin(self._raw)
+        except self.dialect.loaded_dbapi.Error as error:
+            raise sa_exc.DBAPIError.instance(
+                "BEGIN", [], error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+            ) from error
 
     async def _driver_error(
         self, error: Exception, sql: str, arguments: list[Any]

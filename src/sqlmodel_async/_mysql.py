@@ -5,6 +5,7 @@ text."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.dialects import mysql
@@ -64,3 +65,42 @@ def exact_text(dialect: Any, length: int | None) -> Any:
         "utf8mb4_0900_bin"
     )
     return mysql.VARCHAR(length, charset="utf8mb4", collation=collation)
+
+
+# --- statements sent to asyncmy itself (_channel.py) ------------------------------------------
+
+
+class AsyncmyCalls:
+    """Single-row statements on asyncmy, around SQLAlchemy's execution. `raw` is the pooled
+    connection, `.driver_connection` asyncmy's own. The server begins the
+    transaction at its first statement: nothing to begin here."""
+
+    #: Bulk statements keep SQLAlchemy's path (their callers read its row counts).
+    bulk_rows = False
+
+    async def begin(self, raw: Any) -> None:
+        return None
+
+    def reads_before_begin(self, raw: Any, dialect: Any) -> bool:
+        return False
+
+    async def fetch(self, raw: Any, sql: str, arguments: Sequence[Any]) -> Sequence[Any]:
+        cursor = raw.driver_connection.cursor()
+        try:
+            await cursor.execute(sql, tuple(arguments))
+            rows: Sequence[Any] = await cursor.fetchall()
+            return rows
+        finally:
+            await cursor.close()
+
+    async def execute(self, raw: Any, sql: str, arguments: Sequence[Any]) -> int:
+        cursor = raw.driver_connection.cursor()
+        try:
+            await cursor.execute(sql, tuple(arguments))
+            return int(cursor.rowcount)
+        finally:
+            await cursor.close()
+
+    async def control(self, raw: Any, statements: Sequence[str]) -> None:
+        for sql in statements:
+            await self.execute(raw, sql, ())

@@ -5,10 +5,12 @@ unusable) and the sequence calls bulk inserts take keys with."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from ._compat import adapter_in_transaction, begin_adapter_transaction
 from ._error_info import ErrorInfo, driver_error
 
 _PG_KINDS = {
@@ -70,3 +72,44 @@ def take_keys(sequence: str, n: int) -> Any:
 def raised_by_driver(error: BaseException) -> bool:
     """Whether asyncpg itself raised `error` (not SQLAlchemy's wrapper of it)."""
     return "asyncpg" in type(error).__module__
+
+
+# --- statements sent to asyncpg itself (_channel.py) -----------------------------------------
+
+
+class AsyncpgCalls:
+    """Single-row statements on asyncpg, around SQLAlchemy's execution. `raw` is the
+    pooled connection: `.driver_connection` is asyncpg's, `.dbapi_connection` the
+    adapter, which begins its transaction lazily before its first statement: a statement
+    sent around it begins it the same way."""
+
+    #: Bulk statements compiled for the driver may go to it too: their callers read
+    #: their rows (RETURNING), never a row count.
+    bulk_rows = True
+
+    async def begin(self, raw: Any) -> None:
+        await begin_adapter_transaction(raw.dbapi_connection)
+
+    def reads_before_begin(self, raw: Any, dialect: Any) -> bool:
+        """Whether a plain read may go before BEGIN: nothing sent in the transaction yet,
+        at READ COMMITTED (every statement takes its own snapshot there, so the read sees
+        what it would have seen inside)."""
+        adapter = raw.dbapi_connection
+        if adapter_in_transaction(adapter):
+            return False
+        level = adapter.isolation_level
+        if level is None:  # the server's default, as the dialect read it at first connect
+            level = dialect.default_isolation_level
+        return str(level).replace("_", " ").upper() in ("READ COMMITTED", "AUTOCOMMIT")
+
+    async def fetch(self, raw: Any, sql: str, arguments: Sequence[Any]) -> Sequence[Any]:
+        rows: Sequence[Any] = await raw.driver_connection.fetch(sql, *arguments)
+        return rows
+
+    async def execute(self, raw: Any, sql: str, arguments: Sequence[Any]) -> int:
+        status: str = await raw.driver_connection.execute(sql, *arguments)
+        return int(status.rsplit(" ", 1)[-1])
+
+    async def control(self, raw: Any, statements: Sequence[str]) -> None:
+        # The simple protocol takes several statements in one message: one round trip.
+        await raw.driver_connection.execute("; ".join(statements))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import event
@@ -103,3 +104,36 @@ def classify(exc: BaseException) -> ErrorInfo:
             # "hero.name" or "hero.a, hero.b": report the column(s), without the table.
             column = ", ".join(name.rsplit(".", 1)[-1] for name in names)
     return ErrorInfo(kind, constraint, column)
+
+
+# --- statements sent to aiosqlite itself (_channel.py) ------------------------------------------
+
+
+class AiosqliteCalls:
+    """Single-row statements on aiosqlite, around SQLAlchemy's execution. `raw` is the pooled
+    connection, `.driver_connection` aiosqlite's own. The engine's begin
+    hook sent BEGIN when SQLAlchemy began the transaction: nothing to begin here."""
+
+    #: Bulk statements keep SQLAlchemy's path (their callers read its row counts).
+    bulk_rows = False
+
+    async def begin(self, raw: Any) -> None:
+        return None
+
+    def reads_before_begin(self, raw: Any, dialect: Any) -> bool:
+        return False
+
+    async def fetch(self, raw: Any, sql: str, arguments: Sequence[Any]) -> Sequence[Any]:
+        rows: Sequence[Any] = await raw.driver_connection.execute_fetchall(sql, arguments)
+        return rows
+
+    async def execute(self, raw: Any, sql: str, arguments: Sequence[Any]) -> int:
+        cursor = await raw.driver_connection.execute(sql, arguments)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            await cursor.close()
+
+    async def control(self, raw: Any, statements: Sequence[str]) -> None:
+        for sql in statements:
+            await self.execute(raw, sql, ())

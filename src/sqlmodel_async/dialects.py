@@ -143,10 +143,11 @@ class Backend:
     #: itself: MariaDB/MySQL tables in utf8mb4 whatever the database's default (utf8mb3
     #: holds no emoji: an insert of one is refused).
     table_options: dict[str, str] = field(default_factory=dict)
-    #: Single-row writes (Repository.create/update/delete) may run on the driver itself,
-    #: as `direct_reads` (when the engine's driver is `driver` and nothing listens to
-    #: cursor executes).
-    direct_writes: bool = False
+    #: How statements by key (Repository.create/update/delete/get) are sent to the driver
+    #: itself, around SQLAlchemy's execution (when the engine's driver is `driver` and
+    #: nothing listens to cursor executes): `begin`, `reads_before_begin`, `fetch`,
+    #: `execute`, `control` (see _postgresql.AsyncpgCalls). None: SQLAlchemy's path.
+    driver_calls: Any = field(default=None, repr=False)
     #: Whether INSERT ... RETURNING / UPDATE ... RETURNING may be used for single-row
     #: writes, where the connected server has it too (SQLAlchemy's dialect reads the server
     #: version: MariaDB has INSERT RETURNING from 10.5, MySQL has none). Without it the row
@@ -158,10 +159,6 @@ class Backend:
     #: transaction on any error). False where a refused statement undoes only itself
     #: (SQLite, InnoDB).
     write_savepoint: bool = False
-    #: A plain read by key that is the first statement of a READ COMMITTED transaction
-    #: may be sent before BEGIN (its snapshot is its own either way); see
-    #: _write_statements.Channel.read.
-    read_before_begin: bool = False
     #: The driver's type code of a result column of these SQLAlchemy types, for the
     #: conversions that depend on it (PostgreSQL's numeric and float OIDs), so a
     #: statement sent to the driver itself converts its rows as SQLAlchemy would.
@@ -222,6 +219,7 @@ SQLITE = Backend(
     ),
     write_begin="BEGIN IMMEDIATE",
     keyset_row_values=True,
+    driver_calls=_sqlite.AiosqliteCalls(),
     # bulk writes
     upsert_insert=sqlite.insert,
 )
@@ -241,9 +239,8 @@ POSTGRESQL = Backend(
     timestamps_keep_zone=True,
     bulk_arrays=True,
     bulk_copy=True,
-    direct_writes=True,
+    driver_calls=_postgresql.AsyncpgCalls(),
     write_savepoint=True,
-    read_before_begin=True,
     result_type_codes=((sa.Float, 701), (sa.Numeric, 1700)),
     bulk_lock_order=True,
     # bulk writes
@@ -268,6 +265,7 @@ MYSQL = Backend(
     table_options={"mysql_default_charset": "utf8mb4"},
     update_returning=False,  # MariaDB has INSERT and DELETE RETURNING, not UPDATE's
     bulk_lock_order=True,
+    driver_calls=_mysql.AsyncmyCalls(),
     # bulk writes
     upsert_insert=mysql.insert,
 )
