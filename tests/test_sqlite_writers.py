@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import select
 
-from sqlmodel_async import Database, Repository
+from sqlmodel_async import Database, Repository, TransientError
 
 from .models import Hero, Item
 
@@ -112,3 +112,43 @@ async def test_sessions_and_read_only_stay_deferred(db: Database, writers: Datab
             assert (await Repository(Hero, reader).get_one(ids[0])).age is None
     async with writers.session() as reader:
         assert (await Repository(Hero, reader).get_one(ids[0])).age == 30
+
+
+async def test_write_transactions_of_one_process_queue_in_it(
+    db: Database, writers: Database
+) -> None:
+    """The Database queues its own write transactions (one writer lock per process): 40
+    at once all commit, and none of them waits in SQLite's busy handler for the 5 s busy
+    timeout."""
+    ids = await _heroes(db)
+
+    async def bump(hero_id: int) -> None:
+        async with writers.transaction() as session:
+            heroes = Repository(Hero, session)
+            hero = await heroes.get_one(hero_id)
+            await asyncio.sleep(0)  # let the others try to begin meanwhile
+            await heroes.update(hero_id, {"age": (hero.age or 0) + 1})
+
+    started = asyncio.get_running_loop().time()
+    assert await _gather(*(bump(i) for i in ids)) == []
+    assert asyncio.get_running_loop().time() - started < 5
+    async with db.session() as session:
+        ages = [hero.age for hero in await Repository(Hero, session).get_many(ids)]
+    assert ages == [1] * len(ids)
+
+
+async def test_a_write_transaction_inside_another_of_the_same_task_fails_at_once(
+    db: Database,
+) -> None:
+    """It could never get the lock: TransientError ("database is locked") at once, not
+    after the busy timeout; the outer transaction goes on."""
+    only_sqlite(db)
+    async with db.transaction() as outer:
+        await Repository(Hero, outer).create({"name": "outer", "secret_name": "s"})
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TransientError, match="database is locked"):
+            async with db.transaction():
+                pass
+        assert asyncio.get_running_loop().time() - started < 1
+    async with db.session() as session:
+        assert await Repository(Hero, session).exists(name="outer")

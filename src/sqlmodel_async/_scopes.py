@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    asynccontextmanager,
+    contextmanager,
+    nullcontext,
+)
 from typing import Any, TypeVar
 
 from sqlalchemy import event
@@ -20,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ._pool_checkout import PoolCheckout
 from ._read_only import begin_read_only, end_read_only, keep_read_only
+from ._writer_lock import WriterLock
 from .dialects import Backend
 from .errors import translate
 from .reader import Reader
@@ -42,6 +48,8 @@ class Scopes:
     #: Session options of the scopes meant to write (an engine whose transactions begin
     #: with the backend's `write_begin`), or none.
     _write_bind: dict[str, Any]
+    #: Write transactions one at a time, where the database takes one writer at a time.
+    _writer_lock: WriterLock | None
     _pool_checkout: PoolCheckout
 
     @property
@@ -106,7 +114,7 @@ class Scopes:
         upgrade a stale snapshot), so concurrent writers to different rows would refuse
         each other. Use `session()` or `read_only()` to read without the lock.
         """
-        async with opened(self.sessionmaker, **self._write_bind) as session:
+        async with self._writing(), opened(self.sessionmaker, **self._write_bind) as session:
             try:
                 yield session
                 await session.commit()
@@ -115,6 +123,13 @@ class Scopes:
                 if isinstance(error, sa_exc.DBAPIError | orm_exc.StaleDataError):
                     raise translate(error, self.backend) from error
                 raise
+
+    def _writing(self) -> AbstractAsyncContextManager[None]:
+        """The write lock of a single-writer database (_writer_lock.py), else nothing.
+        Not while bound: every scope then shares one connection and one transaction."""
+        if self._writer_lock is None or self._bound_connection is not None:
+            return nullcontext()
+        return self._writer_lock.held()
 
     @asynccontextmanager
     async def read_only(self, *, replica: bool = True) -> AsyncIterator[AsyncSession]:
@@ -184,7 +199,7 @@ class Scopes:
         """
 
         async def attempt() -> T:
-            async with opened(self.sessionmaker, **self._write_bind) as session:
+            async with self._writing(), opened(self.sessionmaker, **self._write_bind) as session:
                 if self._write_bind:
                     # SQLite: the write lock before the work starts, so a busy database is
                     # retried before the work runs rather than after it.

@@ -23,6 +23,7 @@ from ._pool_checkout import STALE_POOL_SECONDS, PoolCheckout
 from ._read_only import reset_on_checkin
 from ._scopes import Scopes
 from ._sqlite import BEGIN_OPTION
+from ._writer_lock import WriterLock
 from .dialects import BACKEND_INFO_KEY, Backend
 from .errors import ConfigurationError
 from .loading import GuardedSession
@@ -102,6 +103,9 @@ class Database(Scopes):
         self._write_bind: dict[str, Any] = (
             {"bind": self.engine.execution_options(**write_options)} if write_options else {}
         )
+        # One write transaction at a time where the database takes one writer at a time.
+        wait = self.backend.writer_wait
+        self._writer_lock = WriterLock(wait) if wait is not None else None
         self._sessions = async_sessionmaker(
             self.engine,
             class_=AsyncSession,

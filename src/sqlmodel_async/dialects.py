@@ -76,6 +76,10 @@ class Backend:
     #: Whether the database lives in the application's own process (a file, or memory)
     #: rather than on a server: it has no replicas, and the application migrates it itself.
     embedded: bool = False
+    #: Seconds a write transaction waits for the database's one writer lock (SQLite's
+    #: busy timeout), where the database takes one writer at a time: the Database then
+    #: queues its own write transactions itself (_writer_lock.py). None: many writers.
+    writer_wait: float | None = None
     #: Parts of the module names of this backend's driver exceptions: `backend_of_error`
     #: tells an error's backend by them when it is translated without one.
     error_modules: tuple[str, ...] = ()
@@ -211,6 +215,7 @@ SQLITE = Backend(
     memory_connect_args={"check_same_thread": False},
     runtime_max_params=_sqlite.max_params,
     embedded=True,
+    writer_wait=_sqlite.BUSY_TIMEOUT_MS / 1000,
     error_modules=("sqlite",),
     foreign_key_switch=ForeignKeySwitch(
         off="PRAGMA foreign_keys = OFF",
