@@ -216,10 +216,10 @@ class Channel:
     async def _begin(self) -> None:
         try:
             await self._calls.begin(self._raw)
-        except self.dialect.loaded_dbapi.Error as error:
-            raise sa_exc.DBAPIError.instance(
-                "BEGIN", [], error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
-            ) from error
+        except Exception as error:
+            # As for any statement: a connection left unusable is invalidated, and the
+            # caller sees a lost connection (transient), not an internal error.
+            raise await self._driver_error(error, "BEGIN", []) from error
 
     async def _driver_error(
         self, error: Exception, sql: str, arguments: list[Any]
