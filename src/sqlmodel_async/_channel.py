@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapper, Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ._compat import adapted_error
-from ._driver_sql import DriverStatement, driver_statement
+from ._driver_sql import DriverCalls, DriverStatement, driver_statement
 from ._write_statements import WriteStatement
 from .dialects import Backend
 
@@ -61,7 +61,7 @@ class Channel:
         #: The pooled connection when statements go to the driver itself, else None.
         self._raw = raw
         #: How they go there (`Backend.driver_calls`).
-        self._calls: Any = backend.driver_calls
+        self._calls: DriverCalls = backend.driver_calls
 
     @classmethod
     async def open(cls, session: AsyncSession, backend: Backend, mapper: Mapper[Any]) -> Channel:
@@ -122,11 +122,7 @@ class Channel:
         arguments = self._arguments(prepared, parameters)
         if not self._calls.reads_before_begin(self._raw, self.dialect):
             await self._begin()
-        try:
-            rows = await self._calls.fetch(self._raw, prepared.sql, arguments)
-        except Exception as error:
-            raise await self._driver_error(error, prepared.sql, arguments) from error
-        return prepared.rows(rows)
+        return await self._fetch(prepared, arguments)
 
     async def rows(
         self, written: WriteStatement, parameters: Mapping[str, Any]
@@ -138,6 +134,11 @@ class Channel:
             return result.all()
         arguments = self._arguments(prepared, parameters)
         await self._begin()
+        return await self._fetch(prepared, arguments)
+
+    async def _fetch(
+        self, prepared: DriverStatement, arguments: list[Any]
+    ) -> Sequence[Sequence[Any]]:
         try:
             rows = await self._calls.fetch(self._raw, prepared.sql, arguments)
         except Exception as error:

@@ -162,3 +162,35 @@ def plain_type(column_type: Any, dialect: Dialect) -> bool:
         return False
     implementation = column_type.dialect_impl(dialect)
     return implementation.result_processor(dialect, None) is None
+
+
+class DriverCalls:
+    """How a backend sends a statement by key to its driver itself (`Backend.driver_calls`,
+    used by _channel.py). `raw` is the pooled connection: `.driver_connection` is the
+    driver's own, `.dbapi_connection` SQLAlchemy's adapter. The defaults suit drivers
+    whose server begins a transaction at its first statement (or whose BEGIN SQLAlchemy
+    already sent); each backend module defines `fetch` and `execute`."""
+
+    #: Whether bulk statements compiled for the driver may go to it too: only where
+    #: their callers read their rows (RETURNING), never a row count.
+    bulk_rows = False
+
+    async def begin(self, raw: Any) -> None:
+        """Begin the transaction on the database if the driver has not yet."""
+
+    def reads_before_begin(self, raw: Any, dialect: Dialect) -> bool:
+        """Whether a plain read may be sent before the transaction begins."""
+        return False
+
+    async def fetch(self, raw: Any, sql: str, arguments: Sequence[Any]) -> Sequence[Any]:
+        """The rows of one statement."""
+        raise NotImplementedError
+
+    async def execute(self, raw: Any, sql: str, arguments: Sequence[Any]) -> int:
+        """Run one statement; the number of rows it wrote (or matched)."""
+        raise NotImplementedError
+
+    async def control(self, raw: Any, statements: Sequence[str]) -> None:
+        """Transaction-control statements (SAVEPOINT ...), in order."""
+        for sql in statements:
+            await self.execute(raw, sql, ())

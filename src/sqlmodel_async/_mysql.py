@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.dialects import mysql
 
+from ._driver_sql import DriverCalls
 from ._error_info import ErrorInfo, driver_error
 
 _MYSQL_KINDS = {
@@ -70,19 +71,10 @@ def exact_text(dialect: Any, length: int | None) -> Any:
 # --- statements sent to asyncmy itself (_channel.py) ------------------------------------------
 
 
-class AsyncmyCalls:
+class AsyncmyCalls(DriverCalls):
     """Single-row statements on asyncmy, around SQLAlchemy's execution. `raw` is the pooled
     connection, `.driver_connection` asyncmy's own. The server begins the
     transaction at its first statement: nothing to begin here."""
-
-    #: Bulk statements keep SQLAlchemy's path (their callers read its row counts).
-    bulk_rows = False
-
-    async def begin(self, raw: Any) -> None:
-        return None
-
-    def reads_before_begin(self, raw: Any, dialect: Any) -> bool:
-        return False
 
     async def fetch(self, raw: Any, sql: str, arguments: Sequence[Any]) -> Sequence[Any]:
         cursor = raw.driver_connection.cursor()
@@ -100,7 +92,3 @@ class AsyncmyCalls:
             return int(cursor.rowcount)
         finally:
             await cursor.close()
-
-    async def control(self, raw: Any, statements: Sequence[str]) -> None:
-        for sql in statements:
-            await self.execute(raw, sql, ())

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ._compat import adapter_in_transaction, begin_adapter_transaction
+from ._driver_sql import DriverCalls
 from ._error_info import ErrorInfo, driver_error
 
 _PG_KINDS = {
@@ -77,14 +78,12 @@ def raised_by_driver(error: BaseException) -> bool:
 # --- statements sent to asyncpg itself (_channel.py) -----------------------------------------
 
 
-class AsyncpgCalls:
+class AsyncpgCalls(DriverCalls):
     """Single-row statements on asyncpg, around SQLAlchemy's execution. `raw` is the
     pooled connection: `.driver_connection` is asyncpg's, `.dbapi_connection` the
     adapter, which begins its transaction lazily before its first statement: a statement
     sent around it begins it the same way."""
 
-    #: Bulk statements compiled for the driver may go to it too: their callers read
-    #: their rows (RETURNING), never a row count.
     bulk_rows = True
 
     async def begin(self, raw: Any) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
 
+from ._driver_sql import DriverCalls
 from ._error_info import ErrorInfo, driver_error
 
 #: Execution option naming the statement that begins a transaction (default BEGIN): a
@@ -109,19 +110,10 @@ def classify(exc: BaseException) -> ErrorInfo:
 # --- statements sent to aiosqlite itself (_channel.py) ------------------------------------------
 
 
-class AiosqliteCalls:
+class AiosqliteCalls(DriverCalls):
     """Single-row statements on aiosqlite, around SQLAlchemy's execution. `raw` is the pooled
     connection, `.driver_connection` aiosqlite's own. The engine's begin
     hook sent BEGIN when SQLAlchemy began the transaction: nothing to begin here."""
-
-    #: Bulk statements keep SQLAlchemy's path (their callers read its row counts).
-    bulk_rows = False
-
-    async def begin(self, raw: Any) -> None:
-        return None
-
-    def reads_before_begin(self, raw: Any, dialect: Any) -> bool:
-        return False
 
     async def fetch(self, raw: Any, sql: str, arguments: Sequence[Any]) -> Sequence[Any]:
         rows: Sequence[Any] = await raw.driver_connection.execute_fetchall(sql, arguments)
@@ -133,7 +125,3 @@ class AiosqliteCalls:
             return int(cursor.rowcount)
         finally:
             await cursor.close()
-
-    async def control(self, raw: Any, statements: Sequence[str]) -> None:
-        for sql in statements:
-            await self.execute(raw, sql, ())
