@@ -17,6 +17,7 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any, cast
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, create_model
 from sqlmodel import SQLModel
 
@@ -83,7 +84,8 @@ def _mirror(model: type[SQLModel]) -> type[BaseModel] | None:
     decorators = model.__pydantic_decorators__
     if (
         any(getattr(decorators, kind) for kind in _DECORATOR_KINDS)
-        or model.__init__ is not SQLModel.__init__
+        # SQLAlchemy instruments a mapped class's __init__; the one it wraps is the model's.
+        or sa.inspect(model).class_manager.original_init is not SQLModel.__init__
         or model.model_post_init is not SQLModel.model_post_init
     ):
         return None

@@ -66,6 +66,9 @@ class ModelColumns:
 
 @cache
 def model_columns(mapper: Mapper[Any]) -> ModelColumns:
+    # Configured now: instances are made here without the model's __init__, which is
+    # what configures the mappers otherwise.
+    mapper.registry.configure()
     table: Any = mapper.local_table
     names: list[str] = []
     columns: list[sa.Column[Any]] = []
