@@ -1,8 +1,9 @@
 """`make bench`, last step: the chart (docs/benchmarks.png) and the tables of docs/benchmarks.md,
 from the JSON the benchmarks wrote in benchmarks/results/.
 
-Run it alone to redraw from the last results: `python -m benchmarks.chart`. A results file
-that is missing is left out (its benchmark has not run on this machine yet).
+Run it alone to redraw from the last results: `python -m benchmarks.chart`. A benchmark
+with no results file here (it has not run on this machine) keeps the table the page has
+from its last run, and the chart of several benchmarks is then left as it is.
 """
 
 from __future__ import annotations
@@ -280,19 +281,49 @@ def write_tables(tables: list[str], page: Path) -> bool:
     return True
 
 
+def table_marker(name: str) -> str:
+    return f"<!-- table: {name} -->"
+
+
+def kept_tables(page: Path) -> dict[str, str]:
+    """The tables the page has now, by benchmark (each after its marker), so that a
+    benchmark that has not run on this machine keeps the table of its last run."""
+    if not page.exists():
+        return {}
+    text = page.read_text()
+    if START not in text or END not in text:
+        return {}
+    body = text[text.index(START) + len(START) : text.index(END)]
+    found = {}
+    for part in re.split(r"(?=<!-- table: )", body):
+        match = re.match(r"<!-- table: (\w+) -->\n", part)
+        if match:
+            found[match.group(1)] = part[match.end() :].strip()
+    return found
+
+
 def main() -> None:
     bars: list[Bar] = []
     tables: list[str] = []
+    kept = kept_tables(PAGE)
+    complete = True
     for name, (to_bars, to_table) in BENCHMARKS.items():
         data = load(name)
         if data is None:
-            print(f"no benchmarks/results/{name}.json: left out")
+            complete = False
+            if name in kept:
+                print(f"no benchmarks/results/{name}.json: its table of the last run kept")
+                tables.append(f"{table_marker(name)}\n{kept[name]}")
+            else:
+                print(f"no benchmarks/results/{name}.json: left out")
             continue
         bars += to_bars(data)
-        tables.append(to_table(data))
-    if bars:
+        tables.append(f"{table_marker(name)}\n{to_table(data)}")
+    if bars and complete:
         draw(bars, CHART)
         print(f"chart written to {CHART.relative_to(ROOT)}")
+    elif bars:
+        print(f"{CHART.relative_to(ROOT)} left as it is: some benchmarks have no results here")
     orm_ops = load("orm_ops")
     if orm_ops is not None:
         draw_orm_ops(orm_ops, ORM_OPS_CHART)
