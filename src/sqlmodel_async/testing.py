@@ -32,7 +32,11 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ._query_log import QueryLog, max_queries, recorder_for
+# Public here: the plugin's users import them from sqlmodel_async.testing.
+from ._query_log import QueryLog as QueryLog
+from ._query_log import QueryRecorder as QueryRecorder
+from ._query_log import max_queries as max_queries
+from ._query_log import recorder_for as recorder_for
 from .database import Database
 from .errors import ConfigurationError
 
