@@ -18,7 +18,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 
-from ._driver_sql import DriverStatement, driver_statement
+from ._driver_sql import DriverStatement, driver_statement, nothing_listens
 from .dialects import Backend
 
 
@@ -27,13 +27,10 @@ def reads_directly(engine: AsyncEngine, backend: Backend) -> bool:
     backend allows it, the engine uses the backend's own driver, and nothing listens to
     the engine's cursor executes (echo, a query counter, tracing: they keep seeing every
     statement)."""
-    sync_engine = engine.sync_engine
     return (
         backend.direct_reads
-        and engine.dialect.driver == backend.driver
-        and not sync_engine.echo
-        and not sync_engine.dispatch.before_cursor_execute
-        and not sync_engine.dispatch.after_cursor_execute
+        and backend.drives(engine.dialect)
+        and nothing_listens(engine.sync_engine)
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapper, Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ._compat import adapted_error
-from ._driver_sql import DriverCalls, DriverStatement, driver_statement
+from ._driver_sql import DriverCalls, DriverStatement, driver_statement, nothing_listens
 from ._write_statements import WriteStatement
 from .dialects import Backend
 
@@ -42,7 +42,7 @@ def routed(session: AsyncSession) -> bool:
 
 async def _pooled(connection: AsyncConnection, backend: Backend) -> Any | None:
     """The pooled connection, where statements may go to the driver itself."""
-    if backend.driver_calls is None or connection.dialect.driver != backend.driver:
+    if backend.driver_calls is None or not backend.drives(connection.dialect):
         return None
     try:  # no I/O while the connection is valid
         return connection.sync_connection.connection  # type: ignore[union-attr]
@@ -90,13 +90,7 @@ class Channel:
                 raw = await _pooled(connection, backend)
                 current = sync_session.get_nested_transaction() or sync_session.get_transaction()
                 session.info[_HELD] = (current, connection, raw)
-        engine = connection.sync_engine
-        direct = (
-            raw is not None
-            and not engine.echo
-            and not engine.dispatch.before_cursor_execute
-            and not engine.dispatch.after_cursor_execute
-        )
+        direct = raw is not None and nothing_listens(connection.sync_engine)
         return cls(connection, raw if direct else None, backend)
 
     @property
@@ -113,13 +107,13 @@ class Channel:
         """The rows of a plain SELECT (no lock) on the driver's own path.
 
         Sent before BEGIN when it is the first statement of a transaction at READ
-        COMMITTED (`Backend.read_before_begin`): every statement there takes its own
+        COMMITTED (`driver_calls.reads_before_begin`): every statement there takes its own
         snapshot, so the read sees what it would have seen inside, and a transaction that
         only reads then costs one round trip instead of three (BEGIN, SELECT, ROLLBACK).
         The transaction begins with the next statement, as it would have."""
         prepared = self._prepared(written)
         assert prepared is not None, "read() is for the driver's own path"
-        arguments = self._arguments(prepared, parameters)
+        arguments = prepared.arguments(parameters)
         if not self._calls.reads_before_begin(self._raw, self.dialect):
             await self._begin()
         return await self._fetch(prepared, arguments)
@@ -132,7 +126,7 @@ class Channel:
         if prepared is None:
             result = await self.connection.execute(written.statement, dict(parameters))
             return result.all()
-        arguments = self._arguments(prepared, parameters)
+        arguments = prepared.arguments(parameters)
         await self._begin()
         return await self._fetch(prepared, arguments)
 
@@ -170,7 +164,7 @@ class Channel:
         if prepared is None:
             result: Any = await self.connection.execute(written.statement, dict(parameters))
             return int(result.rowcount)
-        arguments = self._arguments(prepared, parameters)
+        arguments = prepared.arguments(parameters)
         await self._begin()
         try:
             return int(await self._calls.execute(self._raw, prepared.sql, arguments))
@@ -209,10 +203,6 @@ class Channel:
             written.statement, self.dialect, columns=written.columns,
             type_codes=self.backend.result_type_codes,
         )
-
-    @staticmethod
-    def _arguments(prepared: DriverStatement, parameters: Mapping[str, Any]) -> list[Any]:
-        return prepared.arguments(parameters)
 
     async def _begin(self) -> None:
         try:

@@ -13,13 +13,14 @@ and applies it with `DriverStatement.rows()`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Engine
 
 #: (SQLAlchemy type, the driver's type code of a result column of that type): see
 #: `Backend.result_type_codes`.
@@ -149,6 +150,17 @@ def _result_processor(column_type: Any, dialect: Dialect, type_codes: TypeCodes)
 _UNKNOWN: Any = object()
 
 
+def nothing_listens(engine: Engine) -> bool:
+    """Whether a statement may bypass the engine's execution: nothing listens to its
+    cursor executes (echo, a query counter, tracing), which must keep seeing every
+    statement."""
+    return not (
+        engine.echo
+        or engine.dispatch.before_cursor_execute
+        or engine.dispatch.after_cursor_execute
+    )
+
+
 def plain_type(column_type: Any, dialect: Dialect) -> bool:
     """Whether the driver's values for this column type are SQLAlchemy's values too."""
     while isinstance(column_type, sa.TypeDecorator):
@@ -164,7 +176,7 @@ def plain_type(column_type: Any, dialect: Dialect) -> bool:
     return implementation.result_processor(dialect, None) is None
 
 
-class DriverCalls:
+class DriverCalls(ABC):
     """How a backend sends a statement by key to its driver itself (`Backend.driver_calls`,
     used by _channel.py). `raw` is the pooled connection: `.driver_connection` is the
     driver's own, `.dbapi_connection` SQLAlchemy's adapter. The defaults suit drivers
@@ -176,19 +188,21 @@ class DriverCalls:
     bulk_rows = False
 
     async def begin(self, raw: Any) -> None:
-        """Begin the transaction on the database if the driver has not yet."""
+        """Begin the transaction on the database if the driver has not yet (by default
+        the server or SQLAlchemy's begin hook does: nothing to send)."""
+        return None
 
     def reads_before_begin(self, raw: Any, dialect: Dialect) -> bool:
         """Whether a plain read may be sent before the transaction begins."""
         return False
 
+    @abstractmethod
     async def fetch(self, raw: Any, sql: str, arguments: Sequence[Any]) -> Sequence[Any]:
         """The rows of one statement."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def execute(self, raw: Any, sql: str, arguments: Sequence[Any]) -> int:
         """Run one statement; the number of rows it wrote (or matched)."""
-        raise NotImplementedError
 
     async def control(self, raw: Any, statements: Sequence[str]) -> None:
         """Transaction-control statements (SAVEPOINT ...), in order."""

@@ -179,6 +179,11 @@ class Backend:
         the plain BEGIN serves writes."""
         return {} if self.write_begin is None else {BEGIN_OPTION: self.write_begin}
 
+    def drives(self, dialect: Any) -> bool:
+        """Whether a SQLAlchemy dialect talks through this backend's own driver (the one
+        the driver-level paths are written for)."""
+        return bool(dialect.driver == self.driver)
+
     def membership(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         """Yield WHERE clauses that together select `column IN values`.
 
