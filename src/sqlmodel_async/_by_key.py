@@ -51,10 +51,9 @@ async def get_by_key(
     if session_sync.in_session(session, meta, key) is not None:
         return ORM  # the identity map answers, as session.get() does
     channel = await Channel.open(session, backend, mapper)
-    statement = select_statement(meta, False)
-    if not channel.sends(statement):
+    rows = await channel.read(select_statement(meta, False), key_parameters(meta, key))
+    if rows is None:
         return ORM
-    rows = await channel.read(statement, key_parameters(meta, key))
     if not rows:
         return None
     instance = mapper.class_manager.new_instance()

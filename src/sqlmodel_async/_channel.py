@@ -97,14 +97,11 @@ class Channel:
     def dialect(self) -> Dialect:
         return self.connection.dialect
 
-    def sends(self, written: WriteStatement) -> bool:
-        """Whether `written` goes to the driver itself (see the module's docstring)."""
-        return self._prepared(written) is not None
-
     async def read(
         self, written: WriteStatement, parameters: Mapping[str, Any]
-    ) -> Sequence[Sequence[Any]]:
-        """The rows of a plain SELECT (no lock) on the driver's own path.
+    ) -> Sequence[Sequence[Any]] | None:
+        """The rows of a plain SELECT (no lock) on the driver's own path; None, with
+        nothing sent, where the statement cannot take that path.
 
         Sent before BEGIN when it is the first statement of a transaction at READ
         COMMITTED (`driver_calls.reads_before_begin`): every statement there takes its own
@@ -112,7 +109,8 @@ class Channel:
         only reads then costs one round trip instead of three (BEGIN, SELECT, ROLLBACK).
         The transaction begins with the next statement, as it would have."""
         prepared = self._prepared(written)
-        assert prepared is not None, "read() is for the driver's own path"
+        if prepared is None:
+            return None
         arguments = prepared.arguments(parameters)
         if not self._calls.reads_before_begin(self._raw, self.dialect):
             await self._begin()
